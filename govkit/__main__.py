@@ -1,0 +1,5 @@
+"""``python -m govkit``."""
+
+from govkit.cli import main
+
+main()

@@ -1,0 +1,97 @@
+"""``govkit explain``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from govkit.cli import AppContext
+from govkit.cli.options import emit, output_options, to_json
+from govkit.errors import UsageError
+from govkit.inventory.store import FieldRecord, Inventory
+
+
+def split_field(address: str) -> tuple[str, str]:
+    """``TABLE.COLUMN`` or ``SCHEMA.TABLE.COLUMN`` -> (asset, field), split at the last dot."""
+    asset, dot, field = address.rpartition(".")
+    if not dot or not asset or not field:
+        raise UsageError(f"expected TABLE.COLUMN, got {address!r}")
+    return asset, field
+
+
+@click.command("explain")
+@click.argument("address", metavar="TABLE.COLUMN")
+@click.option("--source", help="Which source, when several have this table.")
+@output_options("text", "json", default="text")
+@click.pass_obj
+def explain_command(app: AppContext, address: str, source: str | None, fmt: str, output: Path | None) -> None:
+    """Why TABLE.COLUMN was (or was not) classified as personal data.
+
+    Shows the evidence from the column's name, the evidence from its sampled values
+    (masked), and the rule that decided, as recorded by the newest scan; and a human
+    label, if one overrides the detector.
+    """
+    asset, field = split_field(address)
+    record = Inventory(app.workspace().inventory_path).field_record(asset, field, source)
+    emit(to_json(explanation(record)) if fmt == "json" else render(record), output)
+
+
+def explanation(record: FieldRecord) -> dict[str, Any]:
+    detail = record.detail
+    return {
+        "source": record.source,
+        "asset": record.asset,
+        "field": record.field,
+        "sql_type": record.sql_type,
+        "scan_id": record.scan_id,
+        "verdict": [
+            {k: e[k] for k in ("entity_type", "confidence", "hits", "rule")} for e in detail.get("entities", [])
+        ],
+        "rule": record.rule,
+        "reason": record.reason,
+        "sampled": detail.get("sampled", 0),
+        "name_evidence": detail.get("name_hints", []),
+        "value_evidence": detail.get("value_evidence", {}),
+        "profile": detail.get("profile", {}),
+        "label": None if record.label is None else {
+            "entity_type": record.label.entity_type, "note": record.label.note, "author": record.label.author,
+            "created_at": str(record.label.created_at),
+        },
+    }
+
+
+def render(record: FieldRecord) -> str:
+    data = explanation(record)
+    lines = [f"{record.asset}.{record.field}  ({record.sql_type or 'unknown type'}) in {record.source}"]
+    if data["verdict"]:
+        verdict = ", ".join(f"{v['entity_type']} (confidence {v['confidence']:.2f})" for v in data["verdict"])
+    else:
+        verdict = "not personal data"
+    lines.append(f"  verdict:  {verdict}")
+    lines.append(f"  rule:     {record.rule}: {record.reason}")
+    lines.append(f"  sample:   {data['sampled']} non-null values, scan {record.scan_id}")
+    lines.append("  name evidence:")
+    if not data["name_evidence"]:
+        lines.append("    (the name suggests nothing)")
+    for hint in data["name_evidence"]:
+        negated = f", negated by {hint['negated_by']!r}" if hint["negated_by"] else ""
+        lines.append(f"    {hint['entity_type']:<16} term {hint['term']!r}, strength {hint['strength']:.2f}{negated}")
+    lines.append("  value evidence:")
+    if not data["value_evidence"]:
+        lines.append("    (no recognizer matched any sampled value)")
+    for key, ev in data["value_evidence"].items():
+        method, _, entity = key.partition(":")
+        examples = ", ".join(ev["examples"])
+        lines.append(f"    {entity:<16} {method:<8} {ev['hits']}/{ev['of']} values ({ev['share']:.0%}), "
+                     f"mean score {ev['mean_score']:.2f}; e.g. {examples}")
+    if record.label is not None:
+        what = record.label.entity_type or "not personal data"
+        lines.append(f"  label:    {what} by {record.label.author} on {record.label.created_at:%Y-%m-%d}"
+                     + (f": {record.label.note}" if record.label.note else ""))
+    return "\n".join(lines) + "\n"
+
+
+def register(group: click.Group) -> None:
+    group.add_command(explain_command)

@@ -1,0 +1,114 @@
+"""``govkit scan``."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from govkit.cli import EXIT_FINDINGS, EXIT_RUNTIME, AppContext
+from govkit.cli.options import emit, fail_on_option, output_options, to_json, to_table
+from govkit.detect.entities import Severity
+from govkit.model.findings import ScanReport
+from govkit.scan import Progress, ScanOptions, scan
+
+
+@click.command("scan")
+@click.argument("targets", nargs=-1, metavar="[SOURCE_NAME|URL]...")
+@click.option("--sample", "sample_size", type=click.IntRange(min=1), metavar="N",
+              help="Rows sampled per table (default: [detection] sample_size, 1000).")
+@click.option("--full", is_flag=True, help="Read every row (streamed, bounded memory) instead of a sample.")
+@click.option("--seed", type=int, help="Sampling seed (default: [detection] seed).")
+@click.option("--include", multiple=True, metavar="GLOB", help="Only tables matching GLOB (repeatable).")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Skip tables matching GLOB (repeatable).")
+@output_options("table", "json")
+@fail_on_option
+@click.pass_obj
+def scan_command(
+    app: AppContext, targets: tuple[str, ...], sample_size: int | None, full: bool, seed: int | None,
+    include: tuple[str, ...], exclude: tuple[str, ...], fmt: str, output: Path | None, fail_on: str | None,
+) -> None:
+    """Scan databases for personal data and record it in the inventory.
+
+    With no argument, scans every source in govkit.toml. A SOURCE_NAME is a [sources.NAME]
+    of the workspace; a URL is any SQLAlchemy database URL (sqlite:///shop.db,
+    postgresql://user@host/db, mysql+pymysql://user@host/db). Outside a workspace a URL is
+    scanned without being recorded.
+
+    A progress bar goes to stderr, the result to stdout. JSON output follows the findings
+    contract (docs/findings-contract.md).
+
+    \b
+    Exit codes: 0 ok; 1 a finding at or above --fail-on; 2 bad input;
+    3 a source could not be scanned at all.
+    """
+    needs_workspace = not targets or any("://" not in t for t in targets)
+    workspace = app.workspace(required=needs_workspace)
+    options = ScanOptions(sample_size=sample_size, full=full, seed=seed, include=list(include), exclude=list(exclude))
+    with _progress() as progress:
+        report = scan(workspace, targets, options, progress=progress)
+    if workspace is None:
+        click.echo("govkit: note: no workspace here, so nothing was recorded (see 'govkit init')", err=True)
+    emit(to_json(report.to_dict()) if fmt == "json" else render_summary(report), output)
+    if any(s.asset == "*" for s in report.skipped):
+        sys.exit(EXIT_RUNTIME)
+    if fail_on and any(Severity[f.severity] >= Severity.parse(fail_on) for f in report.findings):
+        sys.exit(EXIT_FINDINGS)
+
+
+def render_summary(report: ScanReport) -> str:
+    """The human summary: personal fields per asset, then what was skipped."""
+    rows = [
+        (f.asset, f.field or "", f.entity_type, f.severity, f.confidence, f"{f.hits}/{f.sampled}",
+         ", ".join(f.evidence[:2]))
+        for f in sorted(report.findings, key=lambda f: (f.source, f.asset, f.field or ""))
+    ]
+    parts = []
+    if rows:
+        parts.append(to_table(["asset", "field", "entity", "severity", "conf.", "hits", "evidence (masked)"],
+                              rows, title="Personal data found"))
+    else:
+        parts.append("No personal data found.\n")
+    if report.skipped:
+        parts.append(to_table(["asset", "field", "reason"],
+                              [(s.asset, s.field or "", s.reason) for s in report.skipped], title="Skipped"))
+    fields = len({(f.source, f.asset, f.field) for f in report.findings})
+    stats = report.stats
+    parts.append(
+        f"{fields} personal fields in {stats.assets} assets ({stats.fields} fields, "
+        f"{stats.values_analyzed:,} values analysed) in {stats.elapsed_s:.1f}s; scan {report.scan_id}\n"
+    )
+    return "\n".join(parts)
+
+
+@contextmanager
+def _progress() -> Iterator[Progress | None]:
+    """A rich progress bar on stderr when it is a terminal; silent otherwise."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bar
+
+    with Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+             console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("loading detection engine", total=None)
+
+        def update(event: str, detail: Any) -> None:
+            if event == "source":
+                bar.update(task, description=f"scanning {detail}", completed=0, total=None)
+            elif event == "tables":
+                bar.update(task, total=detail)
+            elif event == "table":
+                bar.update(task, description=f"{detail}", advance=1)
+
+        yield update
+
+
+def register(group: click.Group) -> None:
+    group.add_command(scan_command)

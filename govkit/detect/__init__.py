@@ -1,0 +1,1 @@
+"""Detection: is this value, column or text personal data?"""

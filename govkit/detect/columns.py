@@ -1,0 +1,588 @@
+"""One verdict per column: does it hold personal data, of which kind, how sure are we, why.
+
+Evidence comes from two places and is weighed, never simply OR-ed:
+
+* the column's **name** (:mod:`govkit.detect.names`): strong hints (``email``, ``身份证号``)
+  and weak ones (``name``, ``city``);
+* its **values**: pattern recognizers with validators (checksums, real dates), the spaCy NER
+  model, and cheap shape checks (does this look like a person's name? a date? a phone?).
+
+The rules, in the order they are tried (``rule`` in the verdict names the one that decided):
+
+1. ``labelled``: a human label wins (applied by the caller, see :func:`apply_label`).
+2. ``binary`` / ``boolean values``: bytes and yes/no flags hold no detectable personal data,
+   whatever the name says (``phone_verified``).
+3. ``free text``: long multi-word values are scanned span by span and every entity type
+   found in enough of them is listed.
+4. ``values match``: validated patterns hit most values (an e-mail column called ``misc``).
+5. ``name + values``: the name points at an entity and the values have its shape (names
+   look like names, dates are dates); NER agreement raises the confidence. A weak name
+   (``city``, plain ``name``) needs NER agreement; a name never wins against contrary values.
+6. ``values look like``: NER alone tags most values (full names in a ``misc`` column).
+
+Dates are personal only through rule 5 with a birth/death-date name: spaCy and Presidio read
+every digit string as DATE, which would bury the real findings under ``created_at`` columns.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time
+from typing import Any, Literal
+
+from govkit.detect.engine import DetectionEngine, Span
+from govkit.detect.evidence import mask
+from govkit.detect.names import NameHint, hints_for
+
+ValueKind = Literal["text", "integer", "number", "boolean", "date", "datetime", "binary", "other"]
+
+#: Values longer than this are cut before analysis; a 10 MB text cell must not stall a scan.
+MAX_VALUE_CHARS = 10_000
+#: Pattern scores at or above this count as a hit on their own; lower ones need the name.
+STRONG_SCORE = 0.4
+#: A structured value "is" an entity when one span covers this share of it.
+FULL_COVERAGE = 0.7
+
+_BOOLEANS = frozenset({"0", "1", "true", "false", "t", "f", "yes", "no", "y", "n", "on", "off",
+                       "是", "否", "ja", "nein", "oui", "non"})
+_NUMBER = re.compile(r"^[-+]?\d+(?:[.,]\d+)?$")
+_DATE = re.compile(
+    r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+    r"|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|\d{4}年\d{1,2}月\d{1,2}日)$"
+)
+_PERSON_NAME = re.compile(r"^[^\W\d_]+\.?(?:[ '\u2019\-.,]{1,2}[^\W\d_]+\.?){0,5}$")
+_PHONE_SHAPE = re.compile(r"^\+?[\d\s().\-/]{7,24}$")
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(slots=True)
+class ColumnSample:
+    """The sampled, non-null values of one column, and what the database says of it."""
+
+    table: str
+    column: str
+    kind: ValueKind
+    values: list[Any]
+    nulls: int = 0
+
+
+@dataclass(slots=True)
+class EntityStat:
+    """How many sampled values carried an entity, and a few masked examples."""
+
+    hits: int = 0
+    score_total: float = 0.0
+    examples: list[str] = field(default_factory=list)
+
+    @property
+    def mean_score(self) -> float:
+        return self.score_total / self.hits if self.hits else 0.0
+
+
+@dataclass(slots=True)
+class EntityVerdict:
+    entity_type: str
+    confidence: float
+    hits: int
+    evidence: list[str]
+    rule: str
+
+
+@dataclass(slots=True)
+class ColumnVerdict:
+    """The decision for one column and everything needed to explain it."""
+
+    table: str
+    column: str
+    kind: str
+    sampled: int
+    entities: list[EntityVerdict]
+    rule: str
+    reason: str
+    name_hints: list[dict[str, Any]] = field(default_factory=list)
+    value_evidence: dict[str, dict[str, Any]] = field(default_factory=dict)
+    profile: dict[str, Any] = field(default_factory=dict)
+    skipped: str | None = None
+
+    @property
+    def is_personal(self) -> bool:
+        return bool(self.entities)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ColumnVerdict:
+        data = dict(data)
+        data["entities"] = [EntityVerdict(**e) for e in data.get("entities", [])]
+        return cls(**data)
+
+
+@dataclass(slots=True)
+class _Profile:
+    n: int
+    distinct: int
+    booleans: float
+    numbers: float
+    dates: float
+    letters: float
+    median_len: float
+    mean_words: float
+    truncated: int
+
+    @property
+    def free_text(self) -> bool:
+        return self.median_len >= 35 and self.mean_words >= 6
+
+
+class ColumnClassifier:
+    """Classify columns with one engine; reuse it for every column of a scan."""
+
+    def __init__(
+        self, engine: DetectionEngine, *, min_confidence: float = 0.5, ner_sample: int = 200
+    ) -> None:
+        self.engine = engine
+        self.min_confidence = min_confidence
+        self.ner_sample = ner_sample
+
+    def classify(self, sample: ColumnSample) -> ColumnVerdict:
+        return self.classify_many([sample])[0]
+
+    def classify_many(self, samples: Sequence[ColumnSample]) -> list[ColumnVerdict]:
+        """Classify a batch of columns; NER for all of them runs in one ``nlp.pipe`` pass."""
+        prepared = [_prepare(s) for s in samples]
+        ner_inputs: list[str] = []
+        ner_slices: list[tuple[int, int] | None] = []
+        for sample, (texts, profile, _) in zip(samples, prepared, strict=True):
+            if self._wants_ner(sample, profile) and texts:
+                chosen = list(texts)[: self.ner_sample]
+                ner_slices.append((len(ner_inputs), len(ner_inputs) + len(chosen)))
+                ner_inputs.extend(chosen)
+            else:
+                ner_slices.append(None)
+        ner_spans = self.engine.find_named_entities(ner_inputs) if ner_inputs else []
+        verdicts = []
+        for sample, (texts, profile, skipped), span in zip(samples, prepared, ner_slices, strict=True):
+            ner = None
+            if span is not None:
+                chosen = list(texts)[: self.ner_sample]
+                ner = dict(zip(chosen, ner_spans[span[0] : span[1]], strict=True))
+            verdicts.append(self._decide(sample, texts, profile, skipped, ner))
+        return verdicts
+
+    def _wants_ner(self, sample: ColumnSample, profile: _Profile) -> bool:
+        return (
+            self.engine.has_ner
+            and sample.kind not in ("integer", "number", "boolean", "date", "datetime", "binary")
+            and profile.letters >= 0.5
+            and profile.booleans < 0.9
+        )
+
+    def _decide(
+        self,
+        sample: ColumnSample,
+        texts: Counter[str],
+        profile: _Profile,
+        skipped: str | None,
+        ner: dict[str, list[Span]] | None,
+    ) -> ColumnVerdict:
+        hints = hints_for(sample.column, sample.table)
+        verdict = ColumnVerdict(
+            table=sample.table,
+            column=sample.column,
+            kind=sample.kind,
+            sampled=profile.n,
+            entities=[],
+            rule="no evidence",
+            reason="neither the name nor the values point at personal data",
+            name_hints=[_hint_dict(h) for h in hints],
+            profile={
+                "distinct": profile.distinct,
+                "nulls": sample.nulls,
+                "median_length": profile.median_len,
+                "free_text": profile.free_text,
+                "truncated_values": profile.truncated,
+            },
+        )
+        if skipped:
+            verdict.rule, verdict.reason, verdict.skipped = "skipped", skipped, skipped
+            return verdict
+        if profile.n == 0:
+            verdict.rule, verdict.reason = "empty", "no non-null values in the sample"
+            return verdict
+        if profile.booleans >= 0.9:
+            verdict.rule = "boolean values"
+            verdict.reason = "values are yes/no flags" + _despite(hints)
+            return verdict
+        if profile.free_text:
+            return self._decide_free_text(verdict, texts, profile, ner)
+
+        hint_strength = {h.entity_type: h.effective_strength for h in hints}
+        patterns = self._pattern_stats(texts, hint_strength, full=True)
+        ner_stats = _ner_stats(texts, ner, full=True) if ner is not None else {}
+        verdict.value_evidence = _evidence_dict(patterns, profile.n, "patterns")
+        verdict.value_evidence.update(_evidence_dict(ner_stats, _ner_total(texts, ner), "ner"))
+
+        candidates: dict[str, EntityVerdict] = {}
+        # Rule 4: values match a pattern recognizer.
+        for entity, stat in patterns.items():
+            implausible = _implausible(entity, texts, sample.column)
+            if implausible:
+                verdict.value_evidence[f"patterns:{entity}"]["rejected"] = implausible
+                continue
+            share = stat.hits / profile.n
+            named = hint_strength.get(entity, 0.0)
+            if share >= 0.6 or (share >= 0.3 and (named >= 0.5 or stat.mean_score >= 0.9)):
+                confidence = column_confidence(stat.mean_score, share, named)
+                candidates[entity] = EntityVerdict(
+                    entity, _clamp(confidence), stat.hits, stat.examples,
+                    "name + values" if named else "values match",
+                )
+        # Rule 5: name hint, values have the right shape.
+        for hint in hints:
+            if hint.effective_strength <= 0 or hint.entity_type in candidates:
+                continue
+            found = self._from_name(hint, texts, profile, ner_stats, _ner_total(texts, ner))
+            if found:
+                candidates[hint.entity_type] = found
+        # Rule 6: NER alone.
+        ner_total = _ner_total(texts, ner)
+        for entity, stat in ner_stats.items():
+            if entity in candidates or not ner_total:
+                continue
+            share = stat.hits / ner_total
+            if share >= 0.6 and (_shape_share(texts, entity) or 0.0) >= 0.6:
+                candidates[entity] = EntityVerdict(
+                    entity, _clamp(0.4 + 0.45 * share), round(share * profile.n), stat.examples,
+                    "values look like",
+                )
+
+        kept = [c for c in candidates.values() if c.confidence >= self.min_confidence]
+        kept.sort(key=lambda c: -c.confidence)
+        if kept:
+            top = kept[0]
+            # Mixed columns (a 'contact' column of e-mails and phones) keep their second kind.
+            verdict.entities = [top] + [c for c in kept[1:] if c.hits >= 0.25 * profile.n]
+            verdict.rule = top.rule
+            verdict.reason = _reason(top, profile.n, hints)
+        elif hints and any(h.effective_strength > 0 for h in hints):
+            strongest = next(h for h in hints if h.effective_strength > 0)
+            verdict.rule = "contrary values"
+            verdict.reason = (
+                f"the name suggests {strongest.entity_type} ({strongest.term!r}) "
+                "but the values do not look like it"
+            )
+        elif hints:
+            verdict.rule = "negated name"
+            verdict.reason = (
+                f"the name mentions {hints[0].term!r} but describes a property of it "
+                f"({hints[0].negated_by!r})"
+            )
+        return verdict
+
+    def _from_name(
+        self,
+        hint: NameHint,
+        texts: Counter[str],
+        profile: _Profile,
+        ner_stats: dict[str, EntityStat],
+        ner_total: int,
+    ) -> EntityVerdict | None:
+        entity, strength = hint.entity_type, hint.effective_strength
+        shape = _shape_share(texts, entity, profile)
+        if shape is None:
+            return None  # validated kinds (e-mail, cards, IDs) must match their patterns
+        ner_share = ner_stats[entity].hits / ner_total if entity in ner_stats and ner_total else 0.0
+        if entity in ("PERSON", "LOCATION"):
+            if strength >= 0.8 and shape >= 0.8:
+                confidence = strength * shape * 0.85 + 0.2 * ner_share
+            elif strength >= 0.4 and ner_share >= 0.3 and shape >= 0.6:
+                confidence = 0.45 + 0.2 * strength + 0.3 * ner_share
+            else:
+                return None
+        elif shape >= 0.8:
+            confidence = strength * shape * (0.95 if entity == "DATE_TIME" else 0.8)
+        else:
+            return None
+        examples = [mask(v, entity) for v in list(texts)[:3]]
+        return EntityVerdict(entity, _clamp(confidence), round(shape * profile.n), examples, "name + values")
+
+    def _decide_free_text(
+        self,
+        verdict: ColumnVerdict,
+        texts: Counter[str],
+        profile: _Profile,
+        ner: dict[str, list[Span]] | None,
+    ) -> ColumnVerdict:
+        patterns = self._pattern_stats(texts, {}, full=False)
+        ner_stats = _ner_stats(texts, ner, full=False) if ner is not None else {}
+        ner_total = _ner_total(texts, ner)
+        verdict.value_evidence = _evidence_dict(patterns, profile.n, "patterns")
+        verdict.value_evidence.update(_evidence_dict(ner_stats, ner_total, "ner"))
+        found: list[EntityVerdict] = []
+        for entity, stat in patterns.items():
+            share = stat.hits / profile.n
+            if stat.hits >= 2 and share >= 0.02 and stat.mean_score >= STRONG_SCORE:
+                # Mentions are sparse in prose: 5% of notes quoting a phone number is a finding.
+                confidence = column_confidence(stat.mean_score, min(1.0, share * 4), 0.0)
+                found.append(EntityVerdict(entity, confidence, stat.hits, stat.examples, "free text"))
+        for entity, stat in ner_stats.items():
+            share = stat.hits / ner_total if ner_total else 0.0
+            if stat.hits >= 2 and share >= 0.05 and entity not in {f.entity_type for f in found}:
+                confidence = 0.45 + 0.45 * min(1.0, share * 2)
+                found.append(EntityVerdict(
+                    entity, _clamp(confidence), round(share * profile.n), stat.examples, "free text"
+                ))
+        verdict.entities = sorted(
+            (f for f in found if f.confidence >= self.min_confidence), key=lambda f: -f.confidence
+        )
+        verdict.rule = "free text"
+        verdict.reason = (
+            "free text mentioning " + ", ".join(f.entity_type for f in verdict.entities)
+            if verdict.entities
+            else "free text with no personal data found in the sample"
+        )
+        return verdict
+
+    def _pattern_stats(
+        self, texts: Counter[str], hint_strength: dict[str, float], *, full: bool
+    ) -> dict[str, EntityStat]:
+        distinct = list(texts)
+        stats: dict[str, EntityStat] = {}
+        for value, spans in zip(distinct, self.engine.find_patterns(distinct), strict=True):
+            best: dict[str, tuple[float, str]] = {}
+            length = len(value.strip()) or 1
+            for span in spans:
+                strong = span.score >= STRONG_SCORE or hint_strength.get(span.entity_type, 0) >= 0.5
+                covers = (span.end - span.start) / length >= FULL_COVERAGE
+                if strong and (covers or not full) and span.score > best.get(span.entity_type, (0.0, ""))[0]:
+                    best[span.entity_type] = (span.score, value if full else value[span.start : span.end])
+            _tally(stats, texts[value], best)
+        return stats
+
+
+def column_confidence(score: float, share: float, hint: float) -> float:
+    """Confidence that a column holds an entity, from per-value score, hit share and name.
+
+    A score is Presidio's belief for one value in isolation (a validated phone number gets
+    0.4, because digit runs in prose are often something else). In a column, the same
+    validated shape in most values is evidence of its own, so confidence grows with the
+    share: ``1 - (1 - score) ** (1 + 2 * share)`` turns 0.4 at 100% into 0.78 but keeps
+    Presidio's 0.01-0.05 guesses (any 8-17 digit number "might be" a bank account) low. A
+    supporting name then closes part of the remaining gap, as Presidio's context words do.
+    """
+    combined = 1.0 - (1.0 - min(score, 1.0)) ** (1.0 + 2.0 * share)
+    return _clamp(combined + (1.0 - combined) * hint * 0.6)
+
+
+def apply_label(verdict: ColumnVerdict, entity_type: str | None, note: str = "") -> ColumnVerdict:
+    """Override a verdict with a human label (``entity_type=None`` means not personal data)."""
+    verdict.rule = "labelled"
+    if entity_type is None:
+        verdict.entities = []
+        verdict.reason = "labelled not personal data by a person" + (f": {note}" if note else "")
+    else:
+        verdict.entities = [EntityVerdict(entity_type, 1.0, verdict.sampled, [], "labelled")]
+        verdict.reason = f"labelled {entity_type} by a person" + (f": {note}" if note else "")
+    return verdict
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _prepare(sample: ColumnSample) -> tuple[Counter[str], _Profile, str | None]:
+    """Turn raw values into counted strings, and profile them."""
+    texts: Counter[str] = Counter()
+    truncated = 0
+    binary = sample.kind == "binary"
+    for value in sample.values:
+        if isinstance(value, bytes | bytearray | memoryview):
+            binary = True
+            break
+        text = _as_text(value)
+        if len(text) > MAX_VALUE_CHARS:
+            text = text[:MAX_VALUE_CHARS]
+            truncated += 1
+        if text.strip():
+            texts[text] += 1
+    if binary:
+        empty = _Profile(0, 0, 0, 0, 0, 0, 0, 0, 0)
+        return Counter(), empty, "binary column: not scanned (no text to analyse)"
+    n = sum(texts.values())
+    if not n:
+        return texts, _Profile(0, 0, 0, 0, 0, 0, 0, 0, truncated), None
+
+    def share(predicate: Any) -> float:
+        return sum(c for v, c in texts.items() if predicate(v)) / n
+
+    is_date_kind = sample.kind in ("date", "datetime")
+    lengths = [len(v) for v in texts.elements()] if len(texts) < 5000 else [len(v) for v in texts]
+    words = sum(len(_WORD.findall(v[:500])) * c for v, c in texts.items()) / n
+    profile = _Profile(
+        n=n,
+        distinct=len(texts),
+        booleans=1.0 if sample.kind == "boolean" else share(lambda v: v.strip().lower() in _BOOLEANS),
+        numbers=share(lambda v: bool(_NUMBER.match(v.strip()))),
+        dates=1.0 if is_date_kind else share(lambda v: bool(_DATE.match(v.strip()))),
+        letters=share(lambda v: any(ch.isalpha() for ch in v[:200])),
+        median_len=float(statistics.median(lengths)),
+        mean_words=round(words, 2),
+        truncated=truncated,
+    )
+    return texts, profile, None
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, datetime | date | time):
+        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
+    return str(value)
+
+
+def _tally(stats: dict[str, EntityStat], count: int, best: dict[str, tuple[float, str]]) -> None:
+    """Count one distinct value (``count`` times) for each entity it carries.
+
+    ``best`` maps entity -> (score, text to show): the whole value for structured columns,
+    only the matched span for free text, always masked.
+    """
+    for entity, (score, shown) in best.items():
+        stat = stats.setdefault(entity, EntityStat())
+        stat.hits += count
+        stat.score_total += score * count
+        if len(stat.examples) < 3:
+            stat.examples.append(mask(shown, entity))
+
+
+def _ner_stats(texts: Counter[str], ner: dict[str, list[Span]] | None, *, full: bool) -> dict[str, EntityStat]:
+    stats: dict[str, EntityStat] = {}
+    for value, spans in (ner or {}).items():
+        length = len(value.strip()) or 1
+        best = {
+            s.entity_type: (s.score, value if full else value[s.start : s.end])
+            for s in spans
+            if not full or (s.end - s.start) / length >= 0.6
+        }
+        _tally(stats, texts[value], best)
+    return stats
+
+
+def _ner_total(texts: Counter[str], ner: dict[str, list[Span]] | None) -> int:
+    return sum(texts[v] for v in ner) if ner else 0
+
+
+def _version_like(texts: Counter[str], column: str) -> str | None:
+    """Dotted numbers whose parts are all small are versions, not IP addresses.
+
+    Each of ``1.2.3.4`` or ``2.10.3.1`` is a syntactically valid IPv4 address, so no single
+    value can be told apart; a column can. Real address columns spread over the whole
+    0-255 range; version columns never leave the low numbers.
+    """
+    quads = [v.strip().split(".") for v in texts if v.count(".") == 3]
+    numeric = [[int(p) for p in q] for q in quads if all(p.isdigit() for p in q)]
+    if not numeric:
+        return None
+    large = sum(1 for q in numeric if max(q) >= 32) / len(numeric)
+    if large < 0.2:
+        return "dotted numbers never exceed 31: version strings, not IP addresses"
+    if re.search(r"version|release|build|\bver\b", column, re.IGNORECASE):
+        return "the column is named as a version"
+    return None
+
+
+#: Column-level plausibility checks, by entity: a reason to reject a pattern verdict, or None.
+_COLUMN_CHECKS: dict[str, Callable[[Counter[str], str], str | None]] = {
+    "IP_ADDRESS": _version_like,
+}
+
+
+def _implausible(entity: str, texts: Counter[str], column: str) -> str | None:
+    check = _COLUMN_CHECKS.get(entity)
+    return check(texts, column) if check else None
+
+
+def _looks_like_person(value: str) -> bool:
+    return len(value) <= 80 and bool(_PERSON_NAME.match(value.strip()))
+
+
+def _looks_like_place(value: str) -> bool:
+    """Addresses, cities, postcodes: text that is not a bare number (a price, a count)."""
+    stripped = value.strip()
+    if re.fullmatch(r"[A-Z0-9\- ]{3,10}", stripped.upper()):
+        return True  # postcodes: 14700, SW1A 1AA, H2G 1A7
+    return 2 <= len(stripped) <= 300 and not _NUMBER.match(stripped.replace(" ", ""))
+
+
+def _looks_like_date(value: str) -> bool:
+    return bool(_DATE.match(value.strip()))
+
+
+def _looks_like_phone(value: str) -> bool:
+    return bool(_PHONE_SHAPE.match(value.strip())) and sum(ch.isdigit() for ch in value) >= 7
+
+
+_SHAPES: dict[str, Callable[[str], bool]] = {
+    "PERSON": _looks_like_person,
+    "LOCATION": _looks_like_place,
+    "DATE_TIME": _looks_like_date,
+    "PHONE_NUMBER": _looks_like_phone,
+}
+
+
+def _shape_share(texts: Counter[str], entity: str, profile: _Profile | None = None) -> float | None:
+    """Share of values shaped like ``entity``; None where only a pattern match can tell."""
+    check = _SHAPES.get(entity)
+    if check is None:
+        return None
+    n = sum(texts.values())
+    if not n:
+        return 0.0
+    if entity == "DATE_TIME" and profile is not None and profile.dates == 1.0:
+        return 1.0
+    return sum(c for v, c in texts.items() if check(v)) / n
+
+
+def _evidence_dict(stats: dict[str, EntityStat], total: int, source: str) -> dict[str, dict[str, Any]]:
+    return {
+        f"{source}:{entity}": {
+            "hits": stat.hits,
+            "of": total,
+            "share": round(stat.hits / total, 3) if total else 0.0,
+            "mean_score": round(stat.mean_score, 3),
+            "examples": stat.examples,
+        }
+        for entity, stat in sorted(stats.items(), key=lambda kv: -kv[1].hits)
+    }
+
+
+def _hint_dict(hint: NameHint) -> dict[str, Any]:
+    return {
+        "entity_type": hint.entity_type,
+        "term": hint.term,
+        "strength": hint.strength,
+        "negated_by": hint.negated_by,
+    }
+
+
+def _reason(top: EntityVerdict, n: int, hints: Iterable[NameHint]) -> str:
+    share = f"{top.hits}/{n} sampled values"
+    named = next((h for h in hints if h.entity_type == top.entity_type and h.effective_strength), None)
+    by_name = f"the name ({named.term!r})" if named else ""
+    if top.rule == "values match":
+        return f"{share} match {top.entity_type}"
+    if top.rule == "values look like":
+        return f"the NER model tags {share} as {top.entity_type}"
+    return f"{by_name} points at {top.entity_type} and {share} have its form"
+
+
+def _despite(hints: Sequence[NameHint]) -> str:
+    named = [h for h in hints if h.strength > 0]
+    return f", although the name suggests {named[0].entity_type}" if named else ""
+
+
+def _clamp(value: float) -> float:
+    return round(max(0.0, min(0.99, value)), 3)

@@ -1,0 +1,158 @@
+"""What a column's name says about its content.
+
+Names are strong hints and weak proof: ``email_verified`` holds booleans, ``name`` in a
+``genre`` table holds genres. So this module only produces *evidence* (entity, strength, the
+term that matched); :mod:`govkit.detect.columns` weighs it against the values.
+
+Terms cover English, German, French, Spanish/Portuguese, Chinese characters and pinyin
+(including the initial-letter abbreviations Chinese schemas use, such as ``sfzh`` for
+身份证号). A term matches a whole token of the name, or a run of consecutive tokens written
+together (``firstname`` = ``first`` + ``name``), never an arbitrary substring: ``tel`` must
+not fire inside ``hotel``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+#: (entity, strength, terms). Strength is how sure the name alone makes us, 0..1.
+_LEXICON: list[tuple[str, float, tuple[str, ...]]] = [
+    ("EMAIL_ADDRESS", 0.9, ("email", "e_mail", "emailaddress", "mail", "mailaddress", "courriel",
+                             "correo", "邮箱", "电子邮件", "电子邮箱", "youxiang", "yx")),
+    ("PHONE_NUMBER", 0.9, ("phone", "phonenumber", "telephone", "tel", "telefon", "telefono",
+                            "telephone", "téléphone", "telefone", "mobile", "mobil", "cell",
+                            "cellphone", "handy", "fax", "telefax", "portable", "celular",
+                            "电话", "手机", "手机号", "手机号码", "电话号码", "联系电话", "传真",
+                            "shouji", "sjh", "dianhua", "lxdh", "msisdn")),
+    ("PERSON", 0.85, ("firstname", "lastname", "first_name", "last_name", "fullname", "surname",
+                      "givenname", "familyname", "forename", "middlename", "maidenname",
+                      "vorname", "nachname", "familienname", "prenom", "prénom", "nomdefamille",
+                      "nombre", "apellido", "apellidos", "sobrenome", "nome", "姓名", "名字",
+                      "联系人", "xingming", "xm", "realname", "username_real",
+                      "customername", "contactname", "employeename", "personname", "holder",
+                      "cardholder", "accountholder", "recipient", "patientname")),
+    ("PERSON", 0.45, ("name", "nom", "contact", "owner", "author", "composer", "artist")),
+    ("LOCATION", 0.85, ("address", "addr", "street", "streetaddress", "adresse", "strasse",
+                        "straße", "anschrift", "rue", "direccion", "dirección", "endereco",
+                        "endereço", "地址", "住址", "家庭住址", "dizhi", "zhuzhi", "postcode",
+                        "postalcode", "zip", "zipcode", "plz", "postleitzahl", "codepostal",
+                        "邮编", "youbian")),
+    ("LOCATION", 0.6, ("city", "town", "ort", "stadt", "ville", "ciudad", "cidade", "城市",
+                       "chengshi", "state", "province", "region", "county", "省份", "城市名",
+                       "country", "land", "pays", "pais", "país", "国家")),
+    ("DATE_TIME", 0.9, ("birthdate", "birth_date", "dateofbirth", "dob", "birthday", "born",
+                        "geburtsdatum", "geburtstag", "datenaissance", "naissance",
+                        "fechanacimiento", "nascimento", "出生日期", "生日", "出生", "csrq",
+                        "chusheng", "shengri", "deathdate", "dateofdeath")),
+    ("CN_RESIDENT_ID", 0.9, ("sfzh", "sfz", "身份证", "身份证号", "身份证号码", "公民身份号码",
+                             "shenfenzheng", "shenfenzhenghao", "idcard", "idcardno",
+                             "idcardnumber", "residentid", "nationalid", "idnumber", "idno")),
+    ("CREDIT_CARD", 0.9, ("creditcard", "cardnumber", "cardno", "ccnumber", "pan",
+                          "kartennummer", "kreditkarte", "carte", "tarjeta", "cartao", "信用卡")),
+    ("CN_BANK_CARD", 0.9, ("bankcard", "银行卡", "银行卡号", "yinhangka", "yhk", "yhkh")),
+    ("IBAN_CODE", 0.95, ("iban", "bankaccount", "accountnumber", "kontonummer", "rib")),
+    ("IP_ADDRESS", 0.85, ("ip", "ipaddress", "ipaddr", "clientip", "remoteaddr", "remoteip",
+                          "sourceip", "ipv4", "ipv6")),
+    ("US_SSN", 0.95, ("ssn", "socialsecurity", "socialsecuritynumber")),
+    ("CN_PASSPORT", 0.6, ("passport", "passportno", "passportnumber", "护照", "护照号",
+                          "huzhao", "reisepass", "passeport", "pasaporte")),
+    ("URL", 0.5, ("url", "website", "homepage", "webpage", "link", "profileurl")),
+]
+
+#: Tokens that turn a hint into a property *of* the data, not the data itself:
+#: ``email_verified``, ``phone_count``, ``has_address``, ``name_hash``.
+_NEGATORS = frozenset({
+    "verified", "verify", "confirmed", "valid", "validated", "is", "has", "flag", "enabled",
+    "count", "cnt", "num_of", "type", "kind", "status", "hash", "hashed", "md5", "sha1",
+    "sha256", "template", "format", "domain", "provider", "opt", "optin", "optout", "consent",
+    "bounced", "length", "len", "updated", "created", "modified",
+})
+
+#: Compound terms are matched after removing separators, so they are stored that way.
+_ENTRIES: list[tuple[str, float, str]] = sorted(
+    {
+        (entity, strength, term.replace("_", "").lower())
+        for entity, strength, terms in _LEXICON
+        for term in terms
+    },
+    key=lambda e: (-len(e[2]), -e[1]),
+)
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_SPLIT = re.compile(r"[^0-9A-Za-z\u00c0-\u024f\u4e00-\u9fff]+")
+_HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
+
+
+@dataclass(frozen=True, slots=True)
+class NameHint:
+    """A column name's vote for an entity type."""
+
+    entity_type: str
+    strength: float
+    term: str
+    negated_by: str | None = None
+
+    @property
+    def effective_strength(self) -> float:
+        return 0.0 if self.negated_by else self.strength
+
+
+def tokens(name: str) -> list[str]:
+    """Split ``customerEmail_Address`` / ``客户手机号`` into lower-case tokens."""
+    spaced = _CAMEL.sub(" ", name)
+    out: list[str] = []
+    for part in _SPLIT.split(spaced):
+        if not part:
+            continue
+        # Han characters carry no separators; keep runs whole and match by containment below.
+        out.append(part.lower())
+    return out
+
+
+def hints_for(column: str, table: str = "") -> list[NameHint]:
+    """Every entity the column name points at, strongest first.
+
+    ``table`` sharpens ambiguous names: ``name`` in ``customer`` is likely a person,
+    ``name`` in ``genre`` is not (the values decide either way).
+    """
+    parts = tokens(column)
+    hints: dict[str, NameHint] = {}
+    used: set[int] = set()
+    for entity, strength, term in _ENTRIES:
+        span = _find_term(parts, term)
+        if span is None or used.intersection(span):
+            continue
+        used.update(span)
+        negator = next((parts[i] for i in range(len(parts)) if i not in span and parts[i] in _NEGATORS), None)
+        if entity == "PERSON" and strength < 0.5 and _about_people(table):
+            strength = 0.7
+        if entity not in hints or hints[entity].strength < strength:
+            hints[entity] = NameHint(entity, strength, term, negator)
+    return sorted(hints.values(), key=lambda h: -h.effective_strength)
+
+
+def _find_term(parts: list[str], term: str) -> range | None:
+    """Indices of the tokens that spell ``term`` (one token, or several written together)."""
+    for first in range(len(parts)):
+        if _HAN_RUN.fullmatch(term) and term in parts[first]:
+            return range(first, first + 1)
+        joined = ""
+        for last in range(first, min(first + 4, len(parts))):
+            joined += parts[last]
+            if joined == term:
+                return range(first, last + 1)
+            if not term.startswith(joined):
+                break
+    return None
+
+
+_PEOPLE_TABLES = re.compile(
+    r"customer|client|user|person|people|employee|staff|member|patient|contact|student|"
+    r"account|subscriber|kunde|mitarbeiter|客户|用户|员工|会员|患者|kehu|yonghu|yuangong",
+    re.IGNORECASE,
+)
+
+
+def _about_people(table: str) -> bool:
+    return bool(table) and bool(_PEOPLE_TABLES.search(table))
