@@ -8,7 +8,6 @@ reachable the tests that need it are skipped on a developer's machine, but fail 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,7 @@ def engine() -> DetectionEngine:
     return get_engine()
 
 
-@pytest.fixture()
+@pytest.fixture
 def chinook_sqlite(tmp_path: Path) -> Path:
     return chinook.sqlite_copy(tmp_path)
 
@@ -39,16 +38,16 @@ def _server(name: str, loader) -> str:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def chinook_postgres() -> Iterator[str]:
-    yield _server("PostgreSQL", chinook.load_postgres)
+def chinook_postgres() -> str:
+    return _server("PostgreSQL", chinook.load_postgres)
 
 
 @pytest.fixture(scope="session")
-def chinook_mysql() -> Iterator[str]:
-    yield _server("MariaDB/MySQL", chinook.load_mysql)
+def chinook_mysql() -> str:
+    return _server("MariaDB/MySQL", chinook.load_mysql)
 
 
-@pytest.fixture()
+@pytest.fixture
 def workspace_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty govkit workspace as the current directory."""
     from govkit.workspace import init_workspace

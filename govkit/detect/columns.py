@@ -61,13 +61,19 @@ _WORD = re.compile(r"\w+")
 
 @dataclass(slots=True)
 class ColumnSample:
-    """The sampled, non-null values of one column, and what the database says of it."""
+    """The sampled, non-null values of one column, and what the database says of it.
+
+    ``full_patterns``, when set, holds pattern hits counted over every row of the column
+    (``govkit scan --full``); the classifier then takes pattern shares from it and
+    everything else (names, NER, shapes) from ``values``, a uniform sample of the rows.
+    """
 
     table: str
     column: str
     kind: ValueKind
     values: list[Any]
     nulls: int = 0
+    full_patterns: PatternTally | None = None
 
 
 @dataclass(slots=True)
@@ -222,9 +228,13 @@ class ColumnClassifier:
             return self._decide_free_text(verdict, texts, profile, ner)
 
         hint_strength = {h.entity_type: h.effective_strength for h in hints}
-        patterns = self._pattern_stats(texts, hint_strength, full=True)
+        pattern_total = profile.n
+        if sample.full_patterns is not None and sample.full_patterns.n:
+            patterns, pattern_total = sample.full_patterns.stats, sample.full_patterns.n
+        else:
+            patterns = self._pattern_stats(texts, hint_strength, full=True, kind=sample.kind)
         ner_stats = _ner_stats(texts, ner, full=True) if ner is not None else {}
-        verdict.value_evidence = _evidence_dict(patterns, profile.n, "patterns")
+        verdict.value_evidence = _evidence_dict(patterns, pattern_total, "patterns")
         verdict.value_evidence.update(_evidence_dict(ner_stats, _ner_total(texts, ner), "ner"))
 
         candidates: dict[str, EntityVerdict] = {}
@@ -234,7 +244,7 @@ class ColumnClassifier:
             if implausible:
                 verdict.value_evidence[f"patterns:{entity}"]["rejected"] = implausible
                 continue
-            share = stat.hits / profile.n
+            share = stat.hits / pattern_total
             named = hint_strength.get(entity, 0.0)
             if share >= 0.6 or (share >= 0.3 and (named >= 0.5 or stat.mean_score >= 0.9)):
                 confidence = column_confidence(stat.mean_score, share, named)
@@ -348,12 +358,19 @@ class ColumnClassifier:
         )
         return verdict
 
+    def pattern_tally(self, table: str, column: str, kind: ValueKind) -> PatternTally:
+        """An accumulator of exact pattern hits, fed batch by batch (``scan --full``)."""
+        return PatternTally(self, table, column, kind)
+
     def _pattern_stats(
-        self, texts: Counter[str], hint_strength: dict[str, float], *, full: bool
+        self, texts: Counter[str], hint_strength: dict[str, float], *, full: bool, kind: ValueKind = "text"
     ) -> dict[str, EntityStat]:
         distinct = list(texts)
         stats: dict[str, EntityStat] = {}
-        for value, spans in zip(distinct, self.engine.find_patterns(distinct), strict=True):
+        entities = _pattern_entities(kind, hint_strength)
+        if entities is not None and not entities:
+            return stats
+        for value, spans in zip(distinct, self.engine.find_patterns(distinct, entities), strict=True):
             best: dict[str, tuple[float, str]] = {}
             length = len(value.strip()) or 1
             for span in spans:
@@ -363,6 +380,51 @@ class ColumnClassifier:
                     best[span.entity_type] = (span.score, value if full else value[span.start : span.end])
             _tally(stats, texts[value], best)
         return stats
+
+
+class PatternTally:
+    """Exact pattern hit counts over every value of a column, accumulated batch by batch."""
+
+    def __init__(self, classifier: ColumnClassifier, table: str, column: str, kind: ValueKind) -> None:
+        self.classifier = classifier
+        self.kind = kind
+        self.hint_strength = {h.entity_type: h.effective_strength for h in hints_for(column, table)}
+        self.stats: dict[str, EntityStat] = {}
+        self.n = 0
+
+    def add(self, values: Iterable[Any]) -> None:
+        texts: Counter[str] = Counter()
+        for value in values:
+            if value is None or isinstance(value, bytes | bytearray | memoryview):
+                continue
+            text = _as_text(value)[:MAX_VALUE_CHARS]
+            if text.strip():
+                texts[text] += 1
+        self.n += sum(texts.values())
+        found = self.classifier._pattern_stats(texts, self.hint_strength, full=True, kind=self.kind)
+        for entity, stat in found.items():
+            total = self.stats.setdefault(entity, EntityStat())
+            total.hits += stat.hits
+            total.score_total += stat.score_total
+            total.examples.extend(stat.examples[: 3 - len(total.examples)])
+
+
+#: Entities a bare number can be: what an INTEGER or NUMERIC column is checked for.
+_NUMERIC_ENTITIES = frozenset({"CREDIT_CARD", "CN_BANK_CARD", "US_SSN", "US_BANK_NUMBER", "US_ITIN", "UK_NHS"})
+
+
+def _pattern_entities(kind: ValueKind, hint_strength: dict[str, float]) -> frozenset[str] | None:
+    """Which pattern entities are worth running for a column of this SQL type (None: all).
+
+    Dates, times and booleans carry no pattern entity; a number column can hold a card or
+    account number, or whatever its name says (a phone stored as BIGINT), but running the
+    phone matcher over every price and millisecond count would be wasted work.
+    """
+    if kind in ("date", "datetime", "boolean", "binary"):
+        return frozenset()
+    if kind in ("integer", "number"):
+        return _NUMERIC_ENTITIES | {e for e, s in hint_strength.items() if s > 0}
+    return None
 
 
 def column_confidence(score: float, share: float, hint: float) -> float:

@@ -31,8 +31,7 @@ def test_masked_email_never_contains_the_local_part(email: str) -> None:
     local = email.split("@")[0]
     masked = mask(email, "EMAIL_ADDRESS")
     assert masked != email
-    if len(local) > 1:
-        assert local not in masked
+    assert masked.split("@")[0] == local[0] + "***", "only the first character of the local part is shown"
 
 
 @given(st.from_regex(re.compile(r"\+?[1-9][0-9]{9,14}"), fullmatch=True))

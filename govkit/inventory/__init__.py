@@ -1,0 +1,1 @@
+"""The persistent data map: scan runs, assets, fields, findings, labels."""

@@ -1,0 +1,1 @@
+"""Adapters that read (and later write) the places personal data lives."""
