@@ -11,20 +11,20 @@ import logging
 import random
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from govkit import __version__
+from govkit.audit import audit_action
 from govkit.detect.columns import ColumnClassifier, ColumnSample, ColumnVerdict, PatternTally, apply_label
 from govkit.detect.engine import get_engine
 from govkit.detect.entities import entity
-from govkit.errors import GovkitError, SourceError, UsageError
+from govkit.errors import SourceError, UsageError
 from govkit.inventory.store import Inventory
 from govkit.model.findings import Finding, ScanReport, Skipped
-from govkit.sources.database import DatabaseSource, TableInfo, has_password
+from govkit.sources.database import DatabaseSource, TableInfo, has_password, redact
 from govkit.workspace import DetectionSettings, SourceConfig, Workspace
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ class ScanOptions:
     seed: int | None = None
     include: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
-    batch_size: int = 5000
+    batch_size: int = 20_000
 
 
 @dataclass(slots=True)
@@ -80,8 +80,39 @@ def scan(
     inventory: Inventory | None = None,
     progress: Progress | None = None,
 ) -> ScanReport:
-    """Scan sources, store the results in the workspace inventory, and return the report."""
+    """Scan sources, store the results in the workspace inventory, and return the report.
+
+    In a workspace the scan is also written to the audit log (targets with passwords
+    removed, counts, outcome); outside one nothing is recorded anywhere.
+    """
     options = options or ScanOptions()
+    if workspace is None:
+        return _scan(None, targets, options, inventory, progress)
+    resolved = resolve_targets(workspace, targets)
+    params = {
+        "targets": [t.display_name or redact(t.config.url or "") for t in resolved],
+        "mode": "full" if options.full else "sample",
+        "sample_size": options.sample_size or workspace.detection.sample_size,
+    }
+    with audit_action(workspace.state_dir, "scan", params) as entry:
+        report = _scan(workspace, targets, options, inventory, progress)
+        entry.params["scan_id"] = report.scan_id
+        entry.counts.update(
+            assets=report.stats.assets, fields=report.stats.fields, findings=len(report.findings),
+            skipped=len(report.skipped), values_analyzed=report.stats.values_analyzed,
+        )
+        if any(s.asset == "*" for s in report.skipped):
+            entry.outcome = "partial"
+    return report
+
+
+def _scan(
+    workspace: Workspace | None,
+    targets: Sequence[str],
+    options: ScanOptions,
+    inventory: Inventory | None,
+    progress: Progress | None,
+) -> ScanReport:
     settings = workspace.detection if workspace else DetectionSettings()
     clock = time.perf_counter()
     started = datetime.now(UTC)
@@ -89,8 +120,7 @@ def scan(
     resolved = resolve_targets(workspace, targets)
     if inventory is None and workspace is not None:
         inventory = Inventory(workspace.inventory_path)
-    engine = get_engine(settings.model, settings.language)
-    classifier = ColumnClassifier(engine, min_confidence=settings.min_confidence, ner_sample=settings.ner_sample)
+    classifier = _LazyClassifier(settings)
     report = ScanReport(__version__, scan_id, _iso(started), "")
     if inventory is not None:
         inventory.begin_scan(scan_id, started.replace(tzinfo=None), "full" if options.full else "sample")
@@ -103,7 +133,7 @@ def scan(
             except SourceError as exc:
                 failed_sources += 1
                 report.skipped.append(Skipped(asset="*", reason=str(exc), source=_display(target)))
-        status = "ok" if not failed_sources else "partial"
+        status = "ok" if not failed_sources else "failed" if failed_sources == len(resolved) else "partial"
     finally:
         report.stats.elapsed_s = time.perf_counter() - clock
         report.finished_at = _iso(datetime.now(UTC))
@@ -119,9 +149,24 @@ def scan(
     return report
 
 
-def _display(target: _Target) -> str:
-    from govkit.sources.database import redact
+class _LazyClassifier:
+    """Loads the detection engine on first use, so that a wrong URL or password is
+    reported at once instead of after the NLP model has loaded."""
 
+    def __init__(self, settings: DetectionSettings) -> None:
+        self.settings = settings
+        self._classifier: ColumnClassifier | None = None
+
+    def get(self) -> ColumnClassifier:
+        if self._classifier is None:
+            s = self.settings
+            self._classifier = ColumnClassifier(
+                get_engine(s.model, s.language), min_confidence=s.min_confidence, ner_sample=s.ner_sample
+            )
+        return self._classifier
+
+
+def _display(target: _Target) -> str:
     return redact(target.config.url or "") if target.config.url else target.config.path or ""
 
 
@@ -129,7 +174,7 @@ def _scan_source(
     target: _Target,
     options: ScanOptions,
     settings: DetectionSettings,
-    classifier: ColumnClassifier,
+    classifier: _LazyClassifier,
     report: ScanReport,
     inventory: Inventory | None,
     scan_id: str,
@@ -192,7 +237,7 @@ def _classify_table(
     table: TableInfo,
     options: ScanOptions,
     settings: DetectionSettings,
-    classifier: ColumnClassifier,
+    classifier: _LazyClassifier,
     report: ScanReport,
 ) -> list[ColumnVerdict]:
     size = options.sample_size or settings.sample_size
@@ -200,7 +245,7 @@ def _classify_table(
     readable = source.readable_columns(table)
     tallies = None
     if options.full:
-        tallies = [classifier.pattern_tally(table.qualified, c.name, c.kind) for c in readable]
+        tallies = [classifier.get().pattern_tally(table.qualified, c.name, c.kind) for c in readable]
         columns, rows, total = _full_read(source, table, size, seed, options.batch_size, tallies)
     else:
         sample = source.sample(table, size, seed)
@@ -214,7 +259,7 @@ def _classify_table(
             table.qualified, column.name, column.kind, values, len(rows) - len(values),
             full_patterns=tallies[index] if tallies else None,
         ))
-    verdicts = classifier.classify_many(samples) if samples else []
+    verdicts = classifier.get().classify_many(samples) if samples else []
     report.stats.fields += len(readable)
     report.stats.values_analyzed += total * len(readable)
     for column in table.columns:
@@ -285,9 +330,3 @@ def _verdict_row(asset: str, verdict: ColumnVerdict) -> dict[str, Any]:
 def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
-
-def severity_counts(report: ScanReport) -> Counter[str]:
-    return Counter(f.severity for f in report.findings)
-
-
-__all__ = ["GovkitError", "ScanOptions", "scan"]

@@ -8,6 +8,7 @@ typed on a command line where shell history and process listings would keep it.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -131,6 +132,9 @@ def load_workspace(root: Path | None = None, *, search: bool = True) -> Workspac
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}") from None
     workspace = Workspace(root=folder)
+    for section in ("detection", "sources"):
+        if section in data and not isinstance(data[section], dict):
+            raise ConfigError(f"{path}: [{section}] must be a table")
     workspace.detection = _detection(data.get("detection", {}), path)
     for name, table in (data.get("sources") or {}).items():
         workspace.sources[name] = _source(name, table, path)
@@ -174,6 +178,9 @@ def _source(name: str, table: Any, path: Path) -> SourceConfig:
         )
     if ("url" in table) == ("path" in table):
         raise ConfigError(f"{path}: source {name!r} needs exactly one of 'url' (database) or 'path' (files)")
+    for key in ("url", "path"):
+        if key in table and not (isinstance(table[key], str) and table[key].strip()):
+            raise ConfigError(f"{path}: sources.{name}.{key} must be a non-empty string")
     for key in ("include", "exclude", "schemas"):
         if key in table and not (
             isinstance(table[key], list) and all(isinstance(x, str) for x in table[key])
@@ -223,13 +230,24 @@ min_confidence = 0.5
 {sources}"""
 
 
+def _toml_string(text: str) -> str:
+    """A TOML basic string: JSON's escapes (backslash, quote, control chars) are valid TOML."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _toml_key(name: str) -> str:
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else _toml_string(name)
+
+
 def init_workspace(folder: Path, sources: dict[str, str] | None = None, *, force: bool = False) -> Path:
     """Create govkit.toml and .govkit/ in ``folder``; refuse to overwrite unless ``force``."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / CONFIG_NAME
     if path.exists() and not force:
         raise ConfigError(f"{path} already exists (use --force to overwrite)")
-    lines = "".join(f'\n[sources.{name}]\nurl = "{url}"\n' for name, url in (sources or {}).items())
+    lines = "".join(
+        f"\n[sources.{_toml_key(name)}]\nurl = {_toml_string(url)}\n" for name, url in (sources or {}).items()
+    )
     path.write_text(CONFIG_TEMPLATE.format(model=DEFAULT_MODEL, sources=lines), encoding="utf-8")
     (folder / STATE_DIR).mkdir(exist_ok=True)
     gitignore = folder / STATE_DIR / ".gitignore"

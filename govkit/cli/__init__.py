@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,19 +49,19 @@ class GovkitGroup(click.Group):
     """Turns exceptions into one-line messages and DESIGN.md's exit codes."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        debug = "--debug" in sys.argv or bool(ctx.params.get("debug"))
+        debug = bool(ctx.params.get("debug"))
         try:
             return super().invoke(ctx)
         except GovkitError as exc:
             if debug:
-                raise
+                traceback.print_exc()
             click.echo(f"govkit: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
         except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
             raise
         except Exception as exc:
             if debug:
-                raise
+                traceback.print_exc()
             click.echo(
                 f"govkit: internal error ({type(exc).__name__}); run again with --debug for the traceback",
                 err=True,
@@ -95,13 +96,29 @@ def main(ctx: click.Context, workspace_dir: Path | None, debug: bool, quiet: boo
     ctx.obj = AppContext(workspace_dir=workspace_dir, debug=debug)
 
 
+class _StderrHandler(logging.Handler):
+    """Writes to whatever ``sys.stderr`` is when a record is emitted.
+
+    A StreamHandler would keep the stream it was created with; under click's CliRunner (and
+    any embedding that swaps stderr) that stream is closed after the first invocation.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:  # never let logging break a command
+            self.handleError(record)
+
+
 def _configure_logging(debug: bool, quiet: bool) -> None:
     level = logging.DEBUG if debug else logging.ERROR if quiet else logging.WARNING
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("govkit: %(levelname)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
+    logger = logging.getLogger("govkit")
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("govkit: %(levelname)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False
+    logger.setLevel(level)
     # Third-party libraries are only heard from when debugging.
     for noisy in ("presidio-analyzer", "tldextract", "faker", "sqlalchemy"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if debug else logging.ERROR)
@@ -111,6 +128,13 @@ def _register_commands() -> None:
     from govkit.cli.commands import demo, explain, init, inventory, label, report, scan
 
     for module in (init, scan, inventory, explain, label, report, demo):
+        module.register(main)
+    from govkit.cli.commands import keys as keys_commands
+    keys_commands.register(main)
+    from govkit.cli.commands import log as log_commands
+    log_commands.register(main)
+    from govkit.cli.commands import evaluate, policy
+    for module in (policy, evaluate):
         module.register(main)
 
 

@@ -37,6 +37,7 @@ from typing import Any, Literal
 from govkit.detect.engine import DetectionEngine, Span
 from govkit.detect.evidence import mask
 from govkit.detect.names import NameHint, hints_for
+from govkit.detect.values import WHOLE_VALUE_CHECKS
 
 ValueKind = Literal["text", "integer", "number", "boolean", "date", "datetime", "binary", "other"]
 
@@ -365,12 +366,28 @@ class ColumnClassifier:
     def _pattern_stats(
         self, texts: Counter[str], hint_strength: dict[str, float], *, full: bool, kind: ValueKind = "text"
     ) -> dict[str, EntityStat]:
-        distinct = list(texts)
         stats: dict[str, EntityStat] = {}
+        distinct = list(texts)
+        for value, best in zip(distinct, self._judge(distinct, hint_strength, full=full, kind=kind), strict=True):
+            _tally(stats, texts[value], best)
+        return stats
+
+    def _judge(
+        self, distinct: list[str], hint_strength: dict[str, float], *, full: bool, kind: ValueKind
+    ) -> list[dict[str, tuple[float, str]]]:
+        """For each distinct value, the entities it carries: entity -> (score, text to show)."""
         entities = _pattern_entities(kind, hint_strength)
         if entities is not None and not entities:
-            return stats
-        for value, spans in zip(distinct, self.engine.find_patterns(distinct, entities), strict=True):
+            return [{} for _ in distinct]
+        # Structured cells are checked whole where a validator exists (see detect/values.py).
+        whole = {
+            e: check for e, check in WHOLE_VALUE_CHECKS.items() if full and (entities is None or e in entities)
+        }
+        # Weak recognizers only matter where the name supports them (see engine._weak_entities).
+        weak = {e for e in self.engine.weak_entities if hint_strength.get(e, 0.0) < 0.5}
+        found = self.engine.find_patterns(distinct, entities, exclude=frozenset(whole) | weak)
+        judged = []
+        for value, spans in zip(distinct, found, strict=True):
             best: dict[str, tuple[float, str]] = {}
             length = len(value.strip()) or 1
             for span in spans:
@@ -378,12 +395,22 @@ class ColumnClassifier:
                 covers = (span.end - span.start) / length >= FULL_COVERAGE
                 if strong and (covers or not full) and span.score > best.get(span.entity_type, (0.0, ""))[0]:
                     best[span.entity_type] = (span.score, value if full else value[span.start : span.end])
-            _tally(stats, texts[value], best)
-        return stats
+            for entity, check in whole.items():
+                score = check(value)
+                if score is not None:
+                    best[entity] = (score, value)
+            judged.append(best)
+        return judged
 
 
 class PatternTally:
-    """Exact pattern hit counts over every value of a column, accumulated batch by batch."""
+    """Exact pattern hit counts over every value of a column, accumulated batch by batch.
+
+    Values already judged are remembered (up to ``CACHE_VALUES`` distinct ones per column),
+    so a status, country or city column costs one judgement per distinct value, not per row.
+    """
+
+    CACHE_VALUES = 100_000
 
     def __init__(self, classifier: ColumnClassifier, table: str, column: str, kind: ValueKind) -> None:
         self.classifier = classifier
@@ -391,22 +418,25 @@ class PatternTally:
         self.hint_strength = {h.entity_type: h.effective_strength for h in hints_for(column, table)}
         self.stats: dict[str, EntityStat] = {}
         self.n = 0
+        self._seen: dict[str, dict[str, tuple[float, str]]] = {}
 
     def add(self, values: Iterable[Any]) -> None:
         texts: Counter[str] = Counter()
         for value in values:
             if value is None or isinstance(value, bytes | bytearray | memoryview):
                 continue
-            text = _as_text(value)[:MAX_VALUE_CHARS]
+            text = value[:MAX_VALUE_CHARS] if isinstance(value, str) else _as_text(value)[:MAX_VALUE_CHARS]
             if text.strip():
                 texts[text] += 1
         self.n += sum(texts.values())
-        found = self.classifier._pattern_stats(texts, self.hint_strength, full=True, kind=self.kind)
-        for entity, stat in found.items():
-            total = self.stats.setdefault(entity, EntityStat())
-            total.hits += stat.hits
-            total.score_total += stat.score_total
-            total.examples.extend(stat.examples[: 3 - len(total.examples)])
+        new = [v for v in texts if v not in self._seen]
+        judged = self.classifier._judge(new, self.hint_strength, full=True, kind=self.kind) if new else []
+        fresh = dict(zip(new, judged, strict=True))
+        if len(self._seen) < self.CACHE_VALUES:
+            self._seen.update(fresh)
+        for value, count in texts.items():
+            best = fresh.get(value)
+            _tally(self.stats, count, best if best is not None else self._seen[value])
 
 
 #: Entities a bare number can be: what an INTEGER or NUMERIC column is checked for.

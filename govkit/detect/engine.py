@@ -126,6 +126,7 @@ class DetectionEngine:
             if not isinstance(r, SpacyRecognizer)
             and not set(r.supported_entities) <= IGNORED_PATTERN_ENTITIES
         ]
+        self.weak_entities = _weak_entities(self.pattern_recognizers)
         self._analyzer: AnalyzerEngine | None = None
         if self.nlp is not None:
             self._ner_disabled = [name for name in self.nlp.pipe_names if name != "ner"]
@@ -154,11 +155,15 @@ class DetectionEngine:
     # -- pattern half -------------------------------------------------------------------
 
     def find_patterns(
-        self, values: Sequence[str], entities: frozenset[str] | None = None
+        self,
+        values: Sequence[str],
+        entities: frozenset[str] | None = None,
+        exclude: frozenset[str] = frozenset(),
     ) -> list[list[Span]]:
         """Run the pattern recognizers over ``values``; one list of spans per value.
 
-        ``entities`` limits the run to recognizers of those entity types.
+        ``entities`` limits the run to recognizers of those entity types; ``exclude`` leaves
+        some out (the classifier checks those with whole-value validators instead).
         """
         found: list[list[Span]] = [[] for _ in values]
         candidates: dict[re.Pattern[str] | None, list[int]] = {None: list(range(len(values)))}
@@ -166,7 +171,7 @@ class DetectionEngine:
             wanted = [
                 e
                 for e in recognizer.supported_entities
-                if e not in IGNORED_PATTERN_ENTITIES and (entities is None or e in entities)
+                if e not in IGNORED_PATTERN_ENTITIES and e not in exclude and (entities is None or e in entities)
             ]
             if not wanted:
                 continue
@@ -220,6 +225,32 @@ class DetectionEngine:
         patterns = self.find_patterns(values)
         named = self.find_named_entities(values) if self.has_ner else [[] for _ in values]
         return [_merge(p, n) for p, n in zip(patterns, named, strict=True)]
+
+
+def _weak_entities(recognizers: Sequence[EntityRecognizer]) -> frozenset[str]:
+    """Entities whose recognizers can only ever produce low scores (below 0.4).
+
+    Presidio ships some recognizers as weak hints that only context words can lift (any
+    8-17 digit number "might be" a US bank account at 0.05). In a column those scores never
+    decide anything unless the column's name supports the entity, so the classifier skips
+    them otherwise. A recognizer that validates, invalidates or analyses in its own way can
+    score higher than its patterns say, and is never counted as weak.
+    """
+    from presidio_analyzer import PatternRecognizer
+
+    weak: dict[str, bool] = {}
+    for recognizer in recognizers:
+        cls = type(recognizer)
+        plain = (
+            isinstance(recognizer, PatternRecognizer)
+            and cls.analyze is PatternRecognizer.analyze
+            and cls.validate_result is PatternRecognizer.validate_result
+            and cls.invalidate_result is PatternRecognizer.invalidate_result
+        )
+        top = max((p.score for p in getattr(recognizer, "patterns", [])), default=1.0)
+        for entity in recognizer.supported_entities:
+            weak[entity] = weak.get(entity, True) and plain and top < 0.4
+    return frozenset(e for e, is_weak in weak.items() if is_weak)
 
 
 def _prefilter_for(entities: Sequence[str]) -> re.Pattern[str] | None:

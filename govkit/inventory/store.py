@@ -232,7 +232,7 @@ class Inventory:
         """Source id -> id of the newest finished scan that covered it."""
         latest: dict[int, str] = {}
         with self.session() as s:
-            for run in s.scalars(sa.select(m.ScanRun).where(m.ScanRun.status != "running")
+            for run in s.scalars(sa.select(m.ScanRun).where(m.ScanRun.status.in_(("ok", "partial")))
                                  .order_by(m.ScanRun.started_at.desc())):
                 for source_id in run.source_ids:
                     latest.setdefault(source_id, run.id)
@@ -240,7 +240,7 @@ class Inventory:
 
     def scan_history(self, source_id: int) -> list[str]:
         with self.session() as s:
-            runs = s.scalars(sa.select(m.ScanRun).where(m.ScanRun.status != "running")
+            runs = s.scalars(sa.select(m.ScanRun).where(m.ScanRun.status.in_(("ok", "partial")))
                              .order_by(m.ScanRun.started_at.desc()))
             return [r.id for r in runs if source_id in r.source_ids]
 
@@ -272,7 +272,7 @@ class Inventory:
         )
         labels = self.labels(src.display)
         rows = []
-        for finding, fld, asset in s.execute(query).tuples():
+        for finding, fld, asset in s.execute(query).all():
             if (src.display, asset.name, fld.name) in labels:
                 continue
             rows.append(InventoryRow(src.display, asset.name, fld.name, finding.entity_type, finding.confidence,
@@ -300,7 +300,7 @@ class Inventory:
                 .where(sa.func.lower(m.Asset.name) == asset.lower(), sa.func.lower(m.Field.name) == field_name.lower())
             )
             matches = [
-                t for t in s.execute(query).tuples()
+                t for t in s.execute(query).all()
                 if source is None or source in (t[2].display, t[2].name)
             ]
             if not matches:
@@ -370,7 +370,7 @@ class Inventory:
             .join(m.Asset, m.Field.asset_id == m.Asset.id)
             .where(m.Finding.scan_id == scan_id, m.Asset.source_id == source_id)
         )
-        return {(a, f, e): c for a, f, e, c in s.execute(query).tuples()}
+        return {(a, f, e): c for a, f, e, c in s.execute(query).all()}
 
     @staticmethod
     def _assets_in(s: Session, source_id: int, scan_id: str) -> set[str]:
@@ -391,7 +391,7 @@ class Inventory:
     def findings_history(self, limit: int = 20) -> list[dict[str, Any]]:
         """Personal fields found by each of the last ``limit`` finished scans, oldest first."""
         with self.session() as s:
-            runs = list(s.scalars(sa.select(m.ScanRun).where(m.ScanRun.status != "running")
+            runs = list(s.scalars(sa.select(m.ScanRun).where(m.ScanRun.status.in_(("ok", "partial")))
                                   .order_by(m.ScanRun.started_at.desc()).limit(limit)))
             out = []
             for run in reversed(runs):
@@ -407,7 +407,7 @@ class Inventory:
         with self.session() as s:
             query = sa.select(m.Asset, m.Source).join(m.Source).order_by(m.Source.display, m.Asset.name)
             out = []
-            for asset, src in s.execute(query).tuples():
+            for asset, src in s.execute(query).all():
                 if source is not None and source not in (src.display, src.name):
                     continue
                 if latest.get(asset.source_id) != asset.last_seen:

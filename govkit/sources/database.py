@@ -79,17 +79,15 @@ def redact(url: str | URL) -> str:
     """The URL as it may be shown: password removed (the findings contract's ``source``)."""
     try:
         parsed = make_url(url) if isinstance(url, str) else url
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return "<unparseable URL>"
-    if parsed.password is not None:
-        parsed = parsed.set(password="***")
-    return parsed.render_as_string(hide_password=False)
+    return parsed.render_as_string(hide_password=True)
 
 
 def has_password(url: str) -> bool:
     try:
         return make_url(url).password is not None
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return False
 
 
@@ -106,7 +104,7 @@ class DatabaseSource:
     ) -> None:
         try:
             self.url = make_url(url)
-        except ArgumentError:
+        except (ArgumentError, ValueError):
             raise UsageError(
                 "not a database URL (expected e.g. sqlite:///file.db or postgresql://user@host/db)"
             ) from None
@@ -405,6 +403,7 @@ def kind_of(sql_type: Any) -> ValueKind:
         (sa.types._Binary, "binary"),
         (sa.Integer, "integer"),
         (sa.Numeric, "number"),
+        (sa.Float, "number"),  # not a Numeric subclass in SQLAlchemy 2.1
         (sa.DateTime, "datetime"),
         (sa.Date, "date"),
         (sa.Time, "other"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from govkit.audit import audit_action
 from govkit.cli import AppContext
 from govkit.cli.commands.explain import split_field
 from govkit.detect.entities import known_entities
@@ -31,11 +32,13 @@ def label_command(app: AppContext, address: str, entity_type: str | None, not_pi
     """
     if sum([bool(entity_type), not_pii, remove]) != 1:
         raise UsageError("give exactly one of ENTITY, --not-pii or --remove")
-    inventory = Inventory(app.workspace().inventory_path)
+    workspace = app.workspace()
+    inventory = Inventory(workspace.inventory_path)
     asset, field = split_field(address)
     src, asset, field = inventory.resolve_field(asset, field, source)
     if remove:
-        found = inventory.remove_label(src, asset, field)
+        with audit_action(workspace.state_dir, "label.remove", {"source": src, "asset": asset, "field": field}):
+            found = inventory.remove_label(src, asset, field)
         click.echo(f"label removed from {asset}.{field}" if found else f"{asset}.{field} had no label")
         return
     if entity_type is not None:
@@ -46,7 +49,9 @@ def label_command(app: AppContext, address: str, entity_type: str | None, not_pi
             close = difflib.get_close_matches(entity_type, known_entities(), n=1)
             hint = f"; did you mean {close[0]}?" if close else f" (known: {', '.join(known_entities())})"
             raise UsageError(f"unknown entity type {entity_type!r}{hint}")
-    inventory.set_label(src, asset, field, entity_type, note)
+    params = {"source": src, "asset": asset, "field": field, "label": entity_type or "not-pii"}
+    with audit_action(workspace.state_dir, "label.set", params):
+        inventory.set_label(src, asset, field, entity_type, note)
     click.echo(f"{asset}.{field} labelled {entity_type or 'not personal data'}; later scans keep this decision")
 
 
