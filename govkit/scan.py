@@ -221,7 +221,7 @@ def _scan_source(
                     findings.append(Finding(
                         source=source.display, asset=table.qualified, field=verdict.column,
                         entity_type=ev.entity_type, confidence=ev.confidence, hits=ev.hits,
-                        sampled=verdict.sampled, evidence=ev.evidence, decided_by=ev.rule,
+                        sampled=ev.of or verdict.sampled, evidence=ev.evidence, decided_by=ev.rule,
                         severity=entity(ev.entity_type).severity.name,
                     ))
         report.findings.extend(findings)

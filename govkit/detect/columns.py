@@ -92,11 +92,16 @@ class EntityStat:
 
 @dataclass(slots=True)
 class EntityVerdict:
+    """One entity in a column. ``hits`` of ``of`` values carried it; ``of`` is the number
+    of values that evidence was counted over (every row for pattern hits in ``--full``
+    mode, the sample otherwise; 0 means the verdict's ``sampled``)."""
+
     entity_type: str
     confidence: float
     hits: int
     evidence: list[str]
     rule: str
+    of: int = 0
 
 
 @dataclass(slots=True)
@@ -251,7 +256,17 @@ class ColumnClassifier:
                 confidence = column_confidence(stat.mean_score, share, named)
                 candidates[entity] = EntityVerdict(
                     entity, _clamp(confidence), stat.hits, stat.examples,
-                    "name + values" if named else "values match",
+                    "name + values" if named else "values match", of=pattern_total,
+                )
+        # Rule 4b: a few exact matches of an entity that random data never produces (an
+        # e-mail address or a valid IBAN in a 'reference' column) are a leak worth reporting.
+        for entity in SPARSE_ENTITIES & patterns.keys():
+            stat = patterns[entity]
+            if entity not in candidates and stat.hits >= 1 and stat.mean_score >= 0.9:
+                share = stat.hits / pattern_total
+                candidates[entity] = EntityVerdict(
+                    entity, _clamp(0.55 + 0.3 * share), stat.hits, stat.examples, "sparse matches",
+                    of=pattern_total,
                 )
         # Rule 5: name hint, values have the right shape.
         for hint in hints:
@@ -277,9 +292,11 @@ class ColumnClassifier:
         if kept:
             top = kept[0]
             # Mixed columns (a 'contact' column of e-mails and phones) keep their second kind.
-            verdict.entities = [top] + [c for c in kept[1:] if c.hits >= 0.25 * profile.n]
+            verdict.entities = [top] + [
+                c for c in kept[1:] if c.hits >= 0.25 * profile.n or c.rule == "sparse matches"
+            ]
             verdict.rule = top.rule
-            verdict.reason = _reason(top, profile.n, hints)
+            verdict.reason = _reason(top, top.of or profile.n, hints)
         elif hints and any(h.effective_strength > 0 for h in hints):
             strongest = next(h for h in hints if h.effective_strength > 0)
             verdict.rule = "contrary values"
@@ -438,6 +455,11 @@ class PatternTally:
             best = fresh.get(value)
             _tally(self.stats, count, best if best is not None else self._seen[value])
 
+
+#: Entities whose validated matches essentially never occur by chance: even one hit in a
+#: structured column is reported (rule "sparse matches"). Card numbers are not among them:
+#: one random 16-digit number in ten passes Luhn.
+SPARSE_ENTITIES = frozenset({"EMAIL_ADDRESS", "IBAN_CODE"})
 
 #: Entities a bare number can be: what an INTEGER or NUMERIC column is checked for.
 _NUMERIC_ENTITIES = frozenset({"CREDIT_CARD", "CN_BANK_CARD", "US_SSN", "US_BANK_NUMBER", "US_ITIN", "UK_NHS"})
@@ -666,6 +688,8 @@ def _reason(top: EntityVerdict, n: int, hints: Iterable[NameHint]) -> str:
     by_name = f"the name ({named.term!r})" if named else ""
     if top.rule == "values match":
         return f"{share} match {top.entity_type}"
+    if top.rule == "sparse matches":
+        return f"{share} are valid {top.entity_type} values: few, but such values do not occur by chance"
     if top.rule == "values look like":
         return f"the NER model tags {share} as {top.entity_type}"
     return f"{by_name} points at {top.entity_type} and {share} have its form"

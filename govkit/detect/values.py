@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 import phonenumbers
 
-from govkit.detect.recognizers.phone_number import DEFAULT_SUPPORTED_REGIONS
+from govkit.detect.regions import DEFAULT_PHONE_REGIONS
 
 #: Presidio's PhoneRecognizer score for a valid number; kept so scores stay comparable.
 PHONE_SCORE = 0.4
@@ -38,7 +38,7 @@ _NOT_PHONE = re.compile(
 # ("valid in some supported region") does not depend on the order, only the cost does:
 # moving the region that last succeeded to the front makes a column of French numbers
 # cost one parse per value instead of up to twelve.
-_region_order: list[str] = list(DEFAULT_SUPPORTED_REGIONS)
+_region_order: list[str] = list(DEFAULT_PHONE_REGIONS)
 
 
 @functools.lru_cache(maxsize=200_000)

@@ -28,14 +28,14 @@ from typing import TYPE_CHECKING
 from presidio_analyzer import RecognizerResult
 from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 
+from govkit.detect.regions import DEFAULT_PHONE_REGIONS
+
 from ._registry import register
 
 if TYPE_CHECKING:
     from presidio_analyzer.nlp_engine import NlpArtifacts
 
-DEFAULT_SUPPORTED_REGIONS: tuple[str, ...] = (
-    "CN", "FR", "DE", "GB", "BR", "US", "IN", "CA", "IT", "ES", "AU", "JP",
-)  # fmt: skip
+DEFAULT_SUPPORTED_REGIONS: tuple[str, ...] = DEFAULT_PHONE_REGIONS
 _JOINERS = "-_"
 
 

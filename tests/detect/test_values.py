@@ -1,0 +1,50 @@
+"""Whole-value validators for structured cells, and the sparse-leak rule."""
+
+from __future__ import annotations
+
+import phonenumbers
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from govkit.detect.columns import ColumnClassifier, ColumnSample
+from govkit.detect.engine import DetectionEngine
+from govkit.detect.regions import DEFAULT_PHONE_REGIONS
+from govkit.detect.values import phone_score
+
+FORMATS = [phonenumbers.PhoneNumberFormat.INTERNATIONAL, phonenumbers.PhoneNumberFormat.NATIONAL,
+           phonenumbers.PhoneNumberFormat.E164]
+
+
+@settings(max_examples=150, deadline=None)
+@given(region=st.sampled_from(DEFAULT_PHONE_REGIONS), fmt=st.sampled_from(FORMATS),
+       kind=st.sampled_from([phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE]))
+def test_example_numbers_of_every_region_and_format_are_phones(region: str, fmt: int, kind: int) -> None:
+    number = phonenumbers.example_number_for_type(region, kind)
+    assert number is not None
+    text = phonenumbers.format_number(number, fmt)
+    assert phone_score(text) is not None, text
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["1955-03-15", "15.03.1955", "192.168.10.20", "2.10.3.1", "12345", "ORD-2024-000123",
+     "550e8400-e29b-41d4-a716-446655440000", "1Z999AA10123456784", "N/A", "9.99"],
+)
+def test_things_that_are_not_phone_numbers(value: str) -> None:
+    assert phone_score(value) is None
+
+
+def test_a_few_leaked_emails_in_a_reference_column_are_reported(engine: DetectionEngine) -> None:
+    values = [f"REF-{i:07d}" for i in range(2000)] + ["jane.doe@example.org", "max.muster@example.de"]
+    verdict = ColumnClassifier(engine).classify(ColumnSample("orders", "reference", "text", values))
+    assert [e.entity_type for e in verdict.entities] == ["EMAIL_ADDRESS"]
+    assert verdict.rule == "sparse matches"
+    assert verdict.entities[0].hits == 2
+    assert "jane" not in str(verdict.to_dict())
+
+
+def test_random_card_like_numbers_are_not_a_sparse_leak(engine: DetectionEngine) -> None:
+    values = [f"4{i:015d}" for i in range(3_000_000_000, 3_000_000_500)]
+    verdict = ColumnClassifier(engine).classify(ColumnSample("orders", "ref_no", "text", values))
+    assert not verdict.entities, verdict.reason

@@ -1,0 +1,48 @@
+"""``scan --full`` reads every row: pattern hits are exact, a rare leak is found."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from faker import Faker
+
+from govkit.scan import ScanOptions, scan
+
+
+def _shop(path: Path, rows: int = 6000) -> None:
+    fake = Faker("en_US")
+    Faker.seed(99)
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT, reference TEXT, total REAL)")
+    data = []
+    for i in range(rows):
+        email = None if i % 3 == 0 else fake.unique.email()
+        reference = "leak.victim@example.org" if i in (17, 4242, 5999) else f"REF-{i:07d}"
+        data.append((i, email, reference, i * 0.37))
+    con.executemany("INSERT INTO customers VALUES (?, ?, ?, ?)", data)
+    con.commit()
+    con.close()
+
+
+def test_full_scan_counts_every_row_and_finds_the_rare_leak(engine: object, tmp_path: Path) -> None:
+    db = tmp_path / "shop.db"
+    _shop(db)
+    report = scan(None, [f"sqlite:///{db}"], ScanOptions(full=True, sample_size=100, batch_size=1000))
+    found = {(f.field, f.entity_type): f for f in report.findings}
+    email = found[("email", "EMAIL_ADDRESS")]
+    assert (email.hits, email.sampled) == (4000, 4000)
+    leak = found[("reference", "EMAIL_ADDRESS")]
+    assert (leak.hits, leak.sampled) == (3, 6000)
+    assert leak.decided_by == "sparse matches"
+    assert report.stats.values_analyzed == 6000 * 4
+    assert ("total", "PHONE_NUMBER") not in found
+
+
+def test_sample_scan_reports_sample_counts(engine: object, tmp_path: Path) -> None:
+    db = tmp_path / "shop.db"
+    _shop(db)
+    report = scan(None, [f"sqlite:///{db}"], ScanOptions(sample_size=300))
+    email = next(f for f in report.findings if f.field == "email")
+    assert email.sampled <= 300
+    assert email.hits == email.sampled
