@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from govkit import __version__
@@ -41,6 +42,10 @@ class ScanOptions:
     include: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
     batch_size: int = 20_000
+    #: File sources: worker processes (None: one per core), rescan unchanged files, size limit.
+    jobs: int | None = None
+    force: bool = False
+    max_file_bytes: int = 100 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -57,18 +62,22 @@ def resolve_targets(workspace: Workspace | None, targets: Sequence[str]) -> list
         return [_Target(name, cfg) for name, cfg in workspace.sources.items()]
     resolved = []
     for target in targets:
-        if "://" in target:
+        if workspace is not None and target in workspace.sources:
+            resolved.append(_Target(target, workspace.sources[target]))
+        elif "://" not in target and Path(target).exists():
+            resolved.append(_Target(None, SourceConfig(name=target, path=str(Path(target).resolve()))))
+        elif "://" in target:
             if has_password(target):
                 log.warning(
                     "a password was given in a URL on the command line, where shell history "
                     "keeps it; put it in an environment variable and reference it from govkit.toml"
                 )
             resolved.append(_Target(None, SourceConfig(name=target, url=target)))
-        elif workspace is not None and target in workspace.sources:
-            resolved.append(_Target(target, workspace.sources[target]))
         else:
             known = ", ".join(sorted(workspace.sources)) if workspace else "no workspace"
-            raise UsageError(f"{target!r} is neither a database URL nor a source in govkit.toml ({known})")
+            raise UsageError(
+                f"{target!r} is not a database URL, an existing file or folder, or a source in govkit.toml ({known})"
+            )
     return resolved
 
 
@@ -170,6 +179,63 @@ def _display(target: _Target) -> str:
     return redact(target.config.url or "") if target.config.url else target.config.path or ""
 
 
+def _file_root(config: SourceConfig) -> Path:
+    """A file source's folder; relative paths are relative to the workspace, like SQLite files."""
+    path = Path(config.path or "")
+    if not path.is_absolute() and config.root is not None:
+        path = config.root / path
+    if not path.exists():
+        raise SourceError(f"{path}: no such file or folder")
+    return path.resolve()
+
+
+def _scan_file_source(
+    target: _Target,
+    options: ScanOptions,
+    settings: DetectionSettings,
+    report: ScanReport,
+    inventory: Inventory | None,
+    scan_id: str,
+    progress: Progress | None,
+) -> None:
+    from govkit.sources.files import UNCHANGED, FileScanOptions, scan_files
+
+    config = target.config
+    root = _file_root(config)
+    display = str(root)
+    state = inventory.source_state(display) if inventory else {}
+    file_options = FileScanOptions(
+        include=options.include or config.include,
+        exclude=[*config.exclude, *options.exclude],
+        max_bytes=options.max_file_bytes,
+        jobs=options.jobs,
+        force=options.force,
+        sample_size=options.sample_size or settings.sample_size,
+        seed=settings.seed if options.seed is None else options.seed,
+        model=settings.model,
+        min_confidence=settings.min_confidence,
+        ner_sample=settings.ner_sample,
+    )
+    result = scan_files(root, file_options, previous=state.get("fingerprints"), progress=progress)
+    labels = inventory.labels(result.root) if inventory else {}
+    findings = [f for f in result.findings if (result.root, f.asset, f.field or "") not in labels]
+    report.sources.append(result.root)
+    report.skipped.extend(result.skipped)
+    report.details.extend(result.verdicts)
+    report.stats.assets += len(result.assets)
+    report.stats.fields += sum(len(a.get("fields", [])) for a in result.assets)
+    report.stats.values_analyzed += result.values_analyzed
+    if inventory is not None:
+        carried = inventory.record_source(
+            scan_id, display=result.root, name=target.display_name, kind="files", dialect=None,
+            assets=result.assets, verdicts=result.verdicts, findings=findings,
+            carry_forward=[s.asset for s in result.skipped if s.reason == UNCHANGED],
+            state={**state, "fingerprints": result.fingerprints},
+        )
+        findings.extend(carried)
+    report.findings.extend(findings)
+
+
 def _scan_source(
     target: _Target,
     options: ScanOptions,
@@ -181,8 +247,9 @@ def _scan_source(
     progress: Progress | None,
 ) -> None:
     config = target.config
-    if config.kind != "database":
-        raise UsageError(f"source {config.name!r}: scanning file sources arrives with file support")
+    if config.kind == "files":
+        _scan_file_source(target, options, settings, report, inventory, scan_id, progress)
+        return
     with DatabaseSource(
         config.resolved_url(),
         include=options.include or config.include,

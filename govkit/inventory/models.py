@@ -47,6 +47,8 @@ class Source(Base):
     name: Mapped[str | None] = mapped_column(String(128))
     kind: Mapped[str] = mapped_column(String(16))
     dialect: Mapped[str | None] = mapped_column(String(32))
+    #: Per-source scanner state, e.g. file fingerprints for incremental file scans.
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
     assets: Mapped[list[Asset]] = relationship(back_populates="source", cascade="all, delete-orphan")
 
 

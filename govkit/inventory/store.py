@@ -138,13 +138,20 @@ class Inventory:
         assets: Iterable[dict[str, Any]],
         verdicts: Iterable[dict[str, Any]],
         findings: Iterable[FindingRecord],
-    ) -> None:
+        carry_forward: Iterable[str] = (),
+        state: dict[str, Any] | None = None,
+    ) -> list[FindingRecord]:
         """Store one source's part of a scan run in one transaction.
 
         ``assets``: dicts with name, kind, row_estimate, primary_key, foreign_keys, indexes,
         fields (dicts with name, sql_type, kind, nullable, primary_key).
         ``verdicts``: dicts with asset, field, rule, reason, sampled, detail.
+        ``carry_forward``: assets not rescanned because they did not change (incremental
+        file scans); their verdicts and findings from the previous scan are copied into
+        this one, so the data map stays whole. Returns the findings carried forward.
         """
+        previous_scan = self.latest_scans()
+        carried: list[FindingRecord] = []
         with self.session.begin() as s:
             source = s.scalar(sa.select(m.Source).where(m.Source.display == display))
             if source is None:
@@ -189,9 +196,51 @@ class Inventory:
                     sampled=finding.sampled, evidence=finding.evidence, decided_by=finding.decided_by,
                     severity=finding.severity,
                 ))
+            keep = set(carry_forward)
+            if keep and source.id in previous_scan:
+                carried = self._carry_forward(s, source, previous_scan[source.id], scan_id, keep)
+            if state is not None:
+                source.state = state
             run = s.get(m.ScanRun, scan_id)
             assert run is not None
             run.source_ids = [*run.source_ids, source.id]
+        return carried
+
+    @staticmethod
+    def _carry_forward(
+        s: Session, source: m.Source, old_scan: str, scan_id: str, assets: set[str]
+    ) -> list[FindingRecord]:
+        carried: list[FindingRecord] = []
+        rows = s.execute(
+            sa.select(m.Asset).where(m.Asset.source_id == source.id, m.Asset.name.in_(assets))
+        ).scalars().all()
+        for asset in rows:
+            asset.last_seen = scan_id
+            for fld in asset.fields:
+                fld.last_seen = scan_id
+                verdict = s.scalar(sa.select(m.Verdict).where(m.Verdict.field_id == fld.id,
+                                                              m.Verdict.scan_id == old_scan))
+                if verdict is not None:
+                    s.add(m.Verdict(scan_id=scan_id, field_id=fld.id, rule=verdict.rule, reason=verdict.reason,
+                                    sampled=verdict.sampled, detail=verdict.detail))
+                for old in s.scalars(sa.select(m.Finding).where(m.Finding.field_id == fld.id,
+                                                                m.Finding.scan_id == old_scan)):
+                    s.add(m.Finding(scan_id=scan_id, field_id=fld.id, entity_type=old.entity_type,
+                                    confidence=old.confidence, hits=old.hits, sampled=old.sampled,
+                                    evidence=old.evidence, decided_by=old.decided_by, severity=old.severity))
+                    carried.append(FindingRecord(
+                        source=source.display, asset=asset.name, field=fld.name or None,
+                        entity_type=old.entity_type, confidence=old.confidence, hits=old.hits,
+                        sampled=old.sampled, evidence=list(old.evidence), decided_by=old.decided_by,
+                        severity=old.severity,
+                    ))
+        return carried
+
+    def source_state(self, display: str) -> dict[str, Any]:
+        """Scanner state kept for a source (e.g. file fingerprints), empty if none."""
+        with self.session() as s:
+            source = s.scalar(sa.select(m.Source).where(m.Source.display == display))
+            return dict(source.state or {}) if source is not None else {}
 
     def finish_scan(self, scan_id: str, *, stats: dict[str, Any], skipped: list[dict[str, Any]], status: str) -> None:
         with self.session.begin() as s:

@@ -94,6 +94,8 @@ class ScanReport:
     skipped: list[Skipped] = field(default_factory=list)
     stats: ScanStats = field(default_factory=ScanStats)
     sources: list[str] = field(default_factory=list)
+    #: Verdict rows with positions (file line/column), for SARIF; not part of the JSON contract.
+    details: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -25,35 +25,47 @@ from govkit.scan import Progress, ScanOptions, scan
 @click.option("--seed", type=int, help="Sampling seed (default: [detection] seed).")
 @click.option("--include", multiple=True, metavar="GLOB", help="Only tables matching GLOB (repeatable).")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip tables matching GLOB (repeatable).")
-@output_options("table", "json")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Files: worker processes (default: one per core).")
+@click.option("--force", is_flag=True, help="Files: rescan files that did not change since the last scan.")
+@click.option("--max-file-mb", type=click.FloatRange(min=0.001), default=100.0, show_default=True,
+              help="Files: skip files larger than this.")
+@output_options("table", "json", "sarif")
 @fail_on_option
 @click.pass_obj
 def scan_command(
     app: AppContext, targets: tuple[str, ...], sample_size: int | None, full: bool, seed: int | None,
-    include: tuple[str, ...], exclude: tuple[str, ...], fmt: str, output: Path | None, fail_on: str | None,
+    include: tuple[str, ...], exclude: tuple[str, ...], jobs: int | None, force: bool, max_file_mb: float,
+    fmt: str, output: Path | None, fail_on: str | None,
 ) -> None:
-    """Scan databases for personal data and record it in the inventory.
+    """Scan databases, folders and files for personal data; record it in the inventory.
 
     With no argument, scans every source in govkit.toml. A SOURCE_NAME is a [sources.NAME]
     of the workspace; a URL is any SQLAlchemy database URL (sqlite:///shop.db,
-    postgresql://user@host/db, mysql+pymysql://user@host/db). Outside a workspace a URL is
-    scanned without being recorded.
+    postgresql://user@host/db, mysql+pymysql://user@host/db); a PATH is a folder or file
+    (CSV/TSV, JSON, JSONL, text, logs, Markdown, xlsx, Parquet, and .gz of these). Outside
+    a workspace URLs and paths are scanned without being recorded.
 
     A progress bar goes to stderr, the result to stdout. JSON output follows the findings
-    contract (docs/findings-contract.md).
+    contract (docs/findings-contract.md); SARIF 2.1.0 is for code-scanning views.
 
     \b
     Exit codes: 0 ok; 1 a finding at or above --fail-on; 2 bad input;
     3 a source could not be scanned at all.
     """
-    needs_workspace = not targets or any("://" not in t for t in targets)
+    needs_workspace = not targets or any("://" not in t and not Path(t).exists() for t in targets)
     workspace = app.workspace(required=needs_workspace)
-    options = ScanOptions(sample_size=sample_size, full=full, seed=seed, include=list(include), exclude=list(exclude))
+    options = ScanOptions(sample_size=sample_size, full=full, seed=seed, include=list(include),
+                          exclude=list(exclude), jobs=jobs, force=force, max_file_bytes=int(max_file_mb * 1024 * 1024))
     with _progress() as progress:
         report = scan(workspace, targets, options, progress=progress)
     if workspace is None:
         click.echo("govkit: note: no workspace here, so nothing was recorded (see 'govkit init')", err=True)
-    emit(to_json(report.to_dict()) if fmt == "json" else render_summary(report), output)
+    if fmt == "sarif":
+        from govkit.report.sarif import to_sarif
+
+        emit(to_json(to_sarif(report, report.details)), output)
+    else:
+        emit(to_json(report.to_dict()) if fmt == "json" else render_summary(report), output)
     if any(s.asset == "*" for s in report.skipped):
         sys.exit(EXIT_RUNTIME)
     if fail_on and any(Severity[f.severity] >= Severity.parse(fail_on) for f in report.findings):

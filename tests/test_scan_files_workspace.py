@@ -1,0 +1,55 @@
+"""File sources through ``govkit.scan``: recorded in the inventory, incremental, labelled."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from faker import Faker
+
+from govkit.inventory.store import Inventory
+from govkit.scan import ScanOptions, scan
+from govkit.workspace import load_workspace
+
+
+def _workspace(tmp_path: Path) -> Path:
+    root = tmp_path / "ws"
+    (root / "exports").mkdir(parents=True)
+    fake = Faker("en_GB")
+    Faker.seed(11)
+    with (root / "exports" / "crm.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["customer_name", "email", "order_ref"])
+        for i in range(200):
+            writer.writerow([fake.name(), fake.email(), f"ORD-{i:06d}"])
+    (root / "govkit.toml").write_text('[sources.exports]\npath = "exports"\n', encoding="utf-8")
+    return root
+
+
+def test_unchanged_files_keep_their_findings_in_the_next_scan(engine: object, tmp_path: Path) -> None:
+    root = _workspace(tmp_path)
+    workspace = load_workspace(root, search=False)
+    first = scan(workspace, options=ScanOptions(jobs=1))
+    assert {("crm.csv", "email"), ("crm.csv", "customer_name")} <= {(f.asset, f.field) for f in first.findings}
+
+    second = scan(workspace, options=ScanOptions(jobs=1))
+    assert [s.reason for s in second.skipped] == ["unchanged since last scan"]
+    assert sorted((f.asset, f.field, f.entity_type) for f in second.findings) == sorted(
+        (f.asset, f.field, f.entity_type) for f in first.findings
+    ), "a --fail-on gate must still see findings of files that did not change"
+    rows = Inventory(workspace.inventory_path).rows()
+    assert {(r.asset, r.field) for r in rows} >= {("crm.csv", "email"), ("crm.csv", "customer_name")}
+    assert Inventory(workspace.inventory_path).diff().changes == []
+
+
+def test_force_rescans_and_labels_apply_to_files(engine: object, tmp_path: Path) -> None:
+    root = _workspace(tmp_path)
+    workspace = load_workspace(root, search=False)
+    scan(workspace, options=ScanOptions(jobs=1))
+    inventory = Inventory(workspace.inventory_path)
+    source, asset, field = inventory.resolve_field("crm.csv", "customer_name")
+    inventory.set_label(source, asset, field, None, "synthetic test data")
+    report = scan(workspace, options=ScanOptions(jobs=1, force=True))
+    assert not report.skipped
+    assert ("crm.csv", "customer_name") not in {(f.asset, f.field) for f in report.findings}
+    assert ("crm.csv", "email") in {(f.asset, f.field) for f in report.findings}
