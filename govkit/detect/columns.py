@@ -407,7 +407,7 @@ class ColumnClassifier:
         for value, spans in zip(distinct, found, strict=True):
             best: dict[str, tuple[float, str]] = {}
             length = len(value.strip()) or 1
-            for span in spans:
+            for span in _outermost(spans):
                 strong = span.score >= STRONG_SCORE or hint_strength.get(span.entity_type, 0) >= 0.5
                 covers = (span.end - span.start) / length >= FULL_COVERAGE
                 if strong and (covers or not full) and span.score > best.get(span.entity_type, (0.0, ""))[0]:
@@ -556,6 +556,27 @@ def _as_text(value: Any) -> str:
     if isinstance(value, datetime | date | time):
         return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
     return str(value)
+
+
+def _outermost(spans: list[Span]) -> list[Span]:
+    """Drop spans lying inside a longer span of another entity that scores at least as high.
+
+    The URL recognizer matches the domain of every e-mail address (``example.com`` in
+    ``jane@example.com``); that is part of the e-mail, not a second finding.
+    """
+    return [
+        inner
+        for inner in spans
+        if not any(
+            outer is not inner
+            and outer.entity_type != inner.entity_type
+            and outer.start <= inner.start
+            and inner.end <= outer.end
+            and (outer.end - outer.start) > (inner.end - inner.start)
+            and outer.score >= inner.score
+            for outer in spans
+        )
+    ]
 
 
 def _tally(stats: dict[str, EntityStat], count: int, best: dict[str, tuple[float, str]]) -> None:

@@ -241,11 +241,9 @@ def _weak_entities(recognizers: Sequence[EntityRecognizer]) -> frozenset[str]:
     weak: dict[str, bool] = {}
     for recognizer in recognizers:
         cls = type(recognizer)
-        plain = (
-            isinstance(recognizer, PatternRecognizer)
-            and cls.analyze is PatternRecognizer.analyze
-            and cls.validate_result is PatternRecognizer.validate_result
-            and cls.invalidate_result is PatternRecognizer.invalidate_result
+        plain = isinstance(recognizer, PatternRecognizer) and all(
+            getattr(cls, method) is getattr(PatternRecognizer, method)
+            for method in ("analyze", "validate_result", "invalidate_result")
         )
         top = max((p.score for p in getattr(recognizer, "patterns", [])), default=1.0)
         for entity in recognizer.supported_entities:

@@ -187,7 +187,8 @@ def _asset_checks(
 ) -> None:
     categories = {k.category for _, _, k in personal if k is not None}
     restricted = any(k is not None and k.sensitivity is Sensitivity.RESTRICTED for _, _, k in personal)
-    names = ", ".join(f for f, _, _ in personal)
+    # A whole-file finding (free text in a log) has no field name: say "in its text".
+    names = ", ".join(f or "in its text" for f, _, _ in personal)
     chosen = resolver.retention(where, categories)
     if chosen is None:
         result.violations.append(Violation(
