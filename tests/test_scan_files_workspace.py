@@ -53,3 +53,18 @@ def test_force_rescans_and_labels_apply_to_files(engine: object, tmp_path: Path)
     assert not report.skipped
     assert ("crm.csv", "customer_name") not in {(f.asset, f.field) for f in report.findings}
     assert ("crm.csv", "email") in {(f.asset, f.field) for f in report.findings}
+
+
+def test_audit_report_lists_files_skipped_as_unchanged(engine: object, tmp_path: Path) -> None:
+    """Skipped entries without a field (whole files) render in every report format."""
+    from govkit.report import render_audit
+
+    root = _workspace(tmp_path)
+    workspace = load_workspace(root, search=False)
+    scan(workspace, options=ScanOptions(jobs=1))
+    scan(workspace, options=ScanOptions(jobs=1))
+    inventory = Inventory(workspace.inventory_path)
+    for fmt in ("html", "md"):
+        text = render_audit(inventory, fmt, workspace.root)
+        assert "unchanged since last scan" in text
+        assert "crm.csv" in text

@@ -136,6 +136,12 @@ def _register_commands() -> None:
     from govkit.cli.commands import evaluate, policy
     for module in (policy, evaluate):
         module.register(main)
+    from govkit.cli.commands import dsr as dsr_commands
+    dsr_commands.register(main)
+    from govkit.cli.commands import anonymize as anonymize_commands
+    anonymize_commands.register(main)
+    from govkit.cli.commands import risk as risk_commands
+    risk_commands.register(main)
 
 
 _register_commands()

@@ -1,11 +1,21 @@
-"""The jinja2 environment: packaged templates, overridable per workspace."""
+"""The jinja2 environment: packaged templates, overridable per workspace.
+
+Autoescape is on for HTML templates (a column named ``<script>`` must be shown, not run).
+Markdown has no autoescape of its own, so the Markdown templates pass every value from the
+data through :func:`md_text` or :func:`md_code`: a table name with a ``|`` must not split a
+table row, and a wiki that renders inline HTML must not run a column named ``<script>``.
+"""
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import jinja2
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
 
 def template_dirs(workspace_root: Path | None) -> list[Path]:
@@ -22,6 +32,28 @@ def template_dirs(workspace_root: Path | None) -> list[Path]:
     return dirs
 
 
+def md_text(value: Any) -> str:
+    """Plain Markdown text: HTML-significant characters as entities, Markdown syntax backslashed."""
+    text = " ".join(str(value).split())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def md_code(value: Any) -> str:
+    """A Markdown code span that survives backticks and pipes in the value (e.g. odd column names).
+
+    Inside a code span HTML is shown literally, so ``<script>`` needs no entity; a pipe still
+    ends a table cell in GitHub-flavoured Markdown, so it is escaped.
+    """
+    text = " ".join(str(value).split()).replace("|", "\\|")
+    if not text:
+        return ""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def environment(workspace_root: Path | None = None) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(d) for d in template_dirs(workspace_root)]),
@@ -31,4 +63,6 @@ def environment(workspace_root: Path | None = None) -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["pct"] = lambda v: f"{v:.0%}"
+    env.filters["md"] = md_text
+    env.filters["mdcode"] = md_code
     return env

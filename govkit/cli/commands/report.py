@@ -1,4 +1,4 @@
-"""``govkit report``."""
+"""``govkit report``: the audit report and the record of processing activities."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ import click
 
 from govkit.cli import AppContext
 from govkit.cli.options import emit, output_options
-from govkit.inventory.store import Inventory
-from govkit.report import render_audit
+from govkit.report import AUDIT_FORMATS, ROPA_FORMATS, audit_view, render_audit_view, render_ropa, ropa_view
 
 
 @click.group("report")
@@ -18,19 +17,44 @@ def report_group() -> None:
 
 
 @report_group.command("audit")
-@output_options("html", "md", "json", default="html")
+@output_options(*AUDIT_FORMATS, default="html")
 @click.pass_obj
 def audit_command(app: AppContext, fmt: str, output: Path | None) -> None:
-    """The audit report: personal data held, where, how sensitive, what changed.
+    """The audit report: personal data held, how the policy rates it, what is wrong, what changed.
 
-    HTML is one self-contained file (inline CSS and charts) for screen and print; md is
-    for wikis; json is for tools. Without --output, HTML goes to
+    Sections: executive summary (counts by sensitivity, top risks, changes since the previous
+    scan), inventory with the policy's classification, policy violations, retention status
+    (rows past retention are counted in the sources, as 'govkit evaluate' does), access
+    review and data subject requests (said plainly when not run yet), audit-log integrity.
+
+    HTML is one self-contained file (inline CSS and SVG charts, no scripts) for screen and
+    print; md is for wikis; json is for tools. Without --output, HTML goes to
     .govkit/reports/audit.html and the path is printed; md and json go to stdout.
     """
     workspace = app.workspace()
-    text = render_audit(Inventory(workspace.inventory_path), fmt, workspace.root)
+    text = render_audit_view(audit_view(workspace), fmt, workspace.root)
     if output is None and fmt == "html":
         output = workspace.state_dir / "reports" / "audit.html"
+    emit(text, output)
+
+
+@report_group.command("ropa")
+@output_options(*ROPA_FORMATS, default="html")
+@click.pass_obj
+def ropa_command(app: AppContext, fmt: str, output: Path | None) -> None:
+    """Record of Processing Activities (GDPR art. 30, PIPL processing record).
+
+    One row per processing activity of the policy's 'processing' section (purposes, legal
+    basis, data subjects, recipients, transfers, safeguards), with the data categories,
+    retention and assets the inventory shows it covers; then one row per asset holding
+    personal data that no activity declares. Where the policy is silent the record says
+    "not declared in the policy". Without --output, HTML goes to .govkit/reports/ropa.html;
+    csv goes to stdout.
+    """
+    workspace = app.workspace()
+    text = render_ropa(ropa_view(workspace), fmt, workspace.root)
+    if output is None and fmt == "html":
+        output = workspace.state_dir / "reports" / "ropa.html"
     emit(text, output)
 
 

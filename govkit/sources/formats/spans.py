@@ -314,14 +314,20 @@ class _PhoneCheck:
                 continue
             pattern = metadata.general_desc.national_number_pattern or r"\d+"
             self.regions.append((region, re.compile(pattern), metadata.national_prefix or ""))
-        from phonenumbers.phonenumbermatcher import Leniency, _verify
-
         from govkit.detect.recognizers.phone_number import is_glued_to_token
 
         self.glued = is_glued_to_token
-        self.verify: Callable[[Any, str], bool] = lambda number, raw: bool(
-            _verify(Leniency.VALID, number, raw, None)  # type: ignore[arg-type]  # unused at VALID
-        )
+        try:
+            # The matcher's own VALID rule (a valid number, and only valid punctuation in the
+            # raw text). It is private API, so a phonenumbers release that moves it falls back
+            # to the public is_valid_number, which accepts slightly more.
+            from phonenumbers.phonenumbermatcher import Leniency, _verify
+
+            self.verify: Callable[[Any, str], bool] = lambda number, raw: bool(
+                _verify(Leniency.VALID, number, raw, None)  # type: ignore[arg-type]  # unused at VALID
+            )
+        except ImportError:  # pragma: no cover - depends on the installed phonenumbers
+            self.verify = lambda number, raw: bool(phonenumbers.is_valid_number(number))
 
     def score(self, text: str, start: int, end: int, token: str) -> float | None:
         """The recognizer's score when ``token`` is a valid phone number, else None."""
