@@ -25,7 +25,7 @@ from govkit.detect.entities import entity
 from govkit.errors import SourceError, UsageError
 from govkit.inventory.store import Inventory
 from govkit.model.findings import Finding, ScanReport, Skipped
-from govkit.sources.database import DatabaseSource, TableInfo, has_password, redact
+from govkit.sources.database import DatabaseSource, TableInfo, has_password, redact, selected_by_globs
 from govkit.workspace import DetectionSettings, SourceConfig, Workspace
 
 log = logging.getLogger(__name__)
@@ -291,12 +291,33 @@ def _scan_source(
                         sampled=ev.of or verdict.sampled, evidence=ev.evidence, decided_by=ev.rule,
                         severity=entity(ev.entity_type).severity.name,
                     ))
-        report.findings.extend(findings)
         if inventory is not None:
-            inventory.record_source(
+            findings.extend(inventory.record_source(
                 scan_id, display=source.display, name=target.display_name, kind="database",
                 dialect=source.dialect, assets=assets, verdicts=verdict_rows, findings=findings,
-            )
+                carry_forward=_filtered_out(inventory, source.display, tables, options),
+            ))
+        report.findings.extend(findings)
+
+
+def _filtered_out(
+    inventory: Inventory, display: str, tables: list[TableInfo], options: ScanOptions
+) -> list[str]:
+    """Assets of the previous scan that ``--include``/``--exclude`` left out of this one.
+
+    Narrowing one run to a few tables must not erase the rest of the data map: those
+    assets are carried forward unchanged. (Assets that simply no longer exist, and ones a
+    changed govkit.toml excludes, are not carried: they are gone.)
+    """
+    if not (options.include or options.exclude):
+        return []
+    scanned = {t.qualified for t in tables}
+    return [
+        asset.name
+        for asset in inventory.assets(display)
+        if asset.name not in scanned
+        and not selected_by_globs(asset.name, options.include, options.exclude, asset.name.split(".")[-1])
+    ]
 
 
 def _classify_table(
@@ -314,9 +335,10 @@ def _classify_table(
     if options.full:
         tallies = [classifier.get().pattern_tally(table.qualified, c.name, c.kind) for c in readable]
         columns, rows, total = _full_read(source, table, size, seed, options.batch_size, tallies)
+        method = f"every row read; names and shapes judged on a {size}-row reservoir sample"
     else:
         sample = source.sample(table, size, seed)
-        columns, rows = sample.columns, sample.rows
+        columns, rows, method = sample.columns, sample.rows, sample.method
         total = len(rows)
     samples = []
     for index, column in enumerate(readable):
@@ -327,6 +349,8 @@ def _classify_table(
             full_patterns=tallies[index] if tallies else None,
         ))
     verdicts = classifier.get().classify_many(samples) if samples else []
+    for verdict in verdicts:
+        verdict.profile["sampling"] = method
     report.stats.fields += len(readable)
     report.stats.values_analyzed += total * len(readable)
     for column in table.columns:

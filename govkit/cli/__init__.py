@@ -83,11 +83,13 @@ def main(ctx: click.Context, workspace_dir: Path | None, debug: bool, quiet: boo
 
     \b
     Start here:
-      govkit demo            build a demo workspace, scan it, show the PII map
+      govkit demo            build a demo workspace, scan it, evaluate it, write the report
       govkit init            make the current folder a workspace (govkit.toml)
-      govkit scan            scan every source of the workspace
+      govkit scan            scan every source (databases, folders, files) of the workspace
       govkit inventory       list the personal data found so far
       govkit explain T.C     why a column was (or was not) classified
+      govkit evaluate        check the inventory against the policy (policies/*.yaml)
+      govkit report audit    the audit report for compliance officers
 
     Exit codes: 0 ok, 1 findings at or above --fail-on, 2 usage or input error,
     3 runtime failure.
@@ -125,23 +127,27 @@ def _configure_logging(debug: bool, quiet: bool) -> None:
 
 
 def _register_commands() -> None:
-    from govkit.cli.commands import demo, explain, init, inventory, label, report, scan
+    """One line per command module: adding a command is one module and one name here."""
+    from govkit.cli.commands import (
+        anonymize,
+        demo,
+        dsr,
+        evaluate,
+        explain,
+        init,
+        inventory,
+        keys,
+        label,
+        log,
+        policy,
+        report,
+        risk,
+        scan,
+    )
 
-    for module in (init, scan, inventory, explain, label, report, demo):
+    for module in (init, scan, inventory, explain, label, policy, evaluate, report, anonymize, risk, dsr, keys,
+                   log, demo):
         module.register(main)
-    from govkit.cli.commands import keys as keys_commands
-    keys_commands.register(main)
-    from govkit.cli.commands import log as log_commands
-    log_commands.register(main)
-    from govkit.cli.commands import evaluate, policy
-    for module in (policy, evaluate):
-        module.register(main)
-    from govkit.cli.commands import dsr as dsr_commands
-    dsr_commands.register(main)
-    from govkit.cli.commands import anonymize as anonymize_commands
-    anonymize_commands.register(main)
-    from govkit.cli.commands import risk as risk_commands
-    risk_commands.register(main)
 
 
 _register_commands()

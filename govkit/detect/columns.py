@@ -145,10 +145,13 @@ class _Profile:
     median_len: float
     mean_words: float
     truncated: int
+    prose: float = 0.0
 
     @property
     def free_text(self) -> bool:
-        return self.median_len >= 35 and self.mean_words >= 6
+        """Long, multi-word values that read as prose (notes, tickets), not as tokens
+        (user agents, paths, serialised data), which only look long."""
+        return self.median_len >= 35 and self.mean_words >= 6 and self.prose >= 0.6
 
 
 class ColumnClassifier:
@@ -230,7 +233,9 @@ class ColumnClassifier:
             verdict.rule = "boolean values"
             verdict.reason = "values are yes/no flags" + _despite(hints)
             return verdict
-        if profile.free_text:
+        # A strongly named column (shipping_address) stays structured even when its values
+        # are long: it is one value of one kind, not prose that may mention anything.
+        if profile.free_text and not any(h.effective_strength >= 0.8 for h in hints):
             return self._decide_free_text(verdict, texts, profile, ner)
 
         hint_strength = {h.entity_type: h.effective_strength for h in hints}
@@ -244,11 +249,13 @@ class ColumnClassifier:
         verdict.value_evidence.update(_evidence_dict(ner_stats, _ner_total(texts, ner), "ner"))
 
         candidates: dict[str, EntityVerdict] = {}
+        rejected: dict[str, str] = {}
         # Rule 4: values match a pattern recognizer.
         for entity, stat in patterns.items():
             implausible = _implausible(entity, texts, sample.column)
             if implausible:
                 verdict.value_evidence[f"patterns:{entity}"]["rejected"] = implausible
+                rejected[entity] = implausible
                 continue
             share = stat.hits / pattern_total
             named = hint_strength.get(entity, 0.0)
@@ -297,6 +304,10 @@ class ColumnClassifier:
             ]
             verdict.rule = top.rule
             verdict.reason = _reason(top, top.of or profile.n, hints)
+        elif rejected:
+            entity, why = next(iter(rejected.items()))
+            verdict.rule = "implausible values"
+            verdict.reason = f"values match {entity} one by one, but as a column they do not: {why}"
         elif hints and any(h.effective_strength > 0 for h in hints):
             strongest = next(h for h in hints if h.effective_strength > 0)
             verdict.rule = "contrary values"
@@ -328,7 +339,7 @@ class ColumnClassifier:
         if entity in ("PERSON", "LOCATION"):
             if strength >= 0.8 and shape >= 0.8:
                 confidence = strength * shape * 0.85 + 0.2 * ner_share
-            elif strength >= 0.4 and ner_share >= 0.3 and shape >= 0.6:
+            elif strength >= 0.4 and ner_share >= 0.5 and shape >= 0.6:
                 confidence = 0.45 + 0.2 * strength + 0.3 * ner_share
             else:
                 return None
@@ -546,8 +557,26 @@ def _prepare(sample: ColumnSample) -> tuple[Counter[str], _Profile, str | None]:
         median_len=float(statistics.median(lengths)),
         mean_words=round(words, 2),
         truncated=truncated,
+        prose=_prose_share(texts),
     )
     return texts, profile, None
+
+
+_PROSE_WORD = re.compile(r"^[(\"'\u201c]?[^\W\d_]+(?:['\u2019-][^\W\d_]+)*[.,;:!?)\"'\u201d]*$")
+
+
+def _prose_share(texts: Counter[str], limit: int = 200) -> float:
+    """Share of whitespace-separated tokens that are plain words, over up to ``limit`` values.
+
+    Prose is mostly words; a user agent (``Mozilla/5.0 (X11; Linux x86_64)``), a path or a
+    serialised record is mostly tokens with digits, slashes and brackets.
+    """
+    words = total = 0
+    for value in list(texts)[:limit]:
+        tokens = value[:500].split()
+        total += len(tokens)
+        words += sum(1 for t in tokens if _PROSE_WORD.match(t))
+    return words / total if total else 0.0
 
 
 def _as_text(value: Any) -> str:

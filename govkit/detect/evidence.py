@@ -43,12 +43,16 @@ def _mask_email(value: str) -> str:
 
 
 def _mask_digits(value: str) -> str:
-    """Keep a few leading and the last four digits at most, punctuation stays in place."""
-    positions = [i for i, c in enumerate(value) if c.isdigit()]
+    """Keep a few leading and the last four characters at most; punctuation stays in place.
+
+    Letters are masked like digits: in ``1Z999AA10123456784`` or a hex hash they are as
+    much a part of the value as the digits.
+    """
+    positions = [i for i, c in enumerate(value) if c.isalnum()]
     keep_head = 3 if len(positions) >= 11 else 2 if len(positions) >= 9 else 1
     keep_tail = 4 if len(positions) >= 11 else 2
     keep = set(positions[:keep_head]) | set(positions[-keep_tail:])
-    chars = [c if (i in keep or not c.isdigit()) else MASK for i, c in enumerate(value)]
+    chars = [c if (i in keep or not c.isalnum()) else MASK for i, c in enumerate(value)]
     return "".join(chars)
 
 

@@ -38,8 +38,10 @@ _LEXICON: list[tuple[str, float, tuple[str, ...]]] = [
                         "endereço", "地址", "住址", "家庭住址", "dizhi", "zhuzhi", "postcode",
                         "postalcode", "zip", "zipcode", "plz", "postleitzahl", "codepostal",
                         "邮编", "youbian")),
-    ("LOCATION", 0.6, ("city", "town", "ort", "stadt", "ville", "ciudad", "cidade", "城市",
-                       "chengshi", "state", "province", "region", "county", "省份", "城市名",
+    # A city column holds places whatever the table; "state" or "region" may be a status.
+    ("LOCATION", 0.8, ("city", "town", "ort", "stadt", "ville", "ciudad", "cidade", "城市",
+                       "chengshi", "城市名")),
+    ("LOCATION", 0.6, ("state", "province", "region", "county", "省份",
                        "country", "land", "pays", "pais", "país", "国家")),
     ("DATE_TIME", 0.9, ("birthdate", "birth_date", "dateofbirth", "dob", "birthday", "born",
                         "geburtsdatum", "geburtstag", "datenaissance", "naissance",

@@ -38,7 +38,9 @@ class InventoryRow:
     scan_id: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__slots__}
+        data = {k: getattr(self, k) for k in self.__slots__}
+        data["field"] = self.field or None  # whole-file findings: null, as in the scan JSON
+        return data
 
 
 @dataclass(slots=True)
@@ -113,10 +115,18 @@ class Inventory:
         self.path = path
         self.engine = sa.create_engine(f"sqlite:///{path}", hide_parameters=True)
         m.Base.metadata.create_all(self.engine)
+        _add_missing_columns(self.engine)
         self.session = sessionmaker(self.engine, expire_on_commit=False)
         with self.session.begin() as s:
-            if s.get(m.Meta, "schema_version") is None:
+            version = s.get(m.Meta, "schema_version")
+            if version is None:
                 s.add(m.Meta(key="schema_version", value=str(m.SCHEMA_VERSION)))
+            elif int(version.value) > m.SCHEMA_VERSION:
+                raise UsageError(
+                    f"{path} was written by a newer govkit (inventory schema {version.value}); upgrade govkit"
+                )
+            else:
+                version.value = str(m.SCHEMA_VERSION)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -469,6 +479,31 @@ class Inventory:
                             for f in asset.fields if f.last_seen == asset.last_seen],
                 ))
             return out
+
+
+def _add_missing_columns(engine: sa.Engine) -> None:
+    """Bring an older inventory up to date: schema changes so far only add columns.
+
+    Each column the models declare but the file lacks is added with its default, so a
+    workspace keeps its history across upgrades. (A change that is not additive would
+    need a real migration step keyed on ``schema_version``.)
+    """
+    inspector = sa.inspect(engine)
+    with engine.begin() as conn:
+        for table in m.Base.metadata.sorted_tables:
+            present = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in present:
+                    continue
+                default = getattr(column.default, "arg", None)
+                if isinstance(column.type, sa.JSON):
+                    literal = "'[]'" if default is list else "'{}'"
+                elif isinstance(default, bool | int | float | str):
+                    literal = repr(default)
+                else:
+                    literal = "NULL"
+                ddl = f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {column.type.compile(engine.dialect)}'
+                conn.execute(sa.text(f"{ddl} DEFAULT {literal}"))
 
 
 def _actor() -> str:

@@ -171,9 +171,14 @@ class DatabaseSource:
         try:
             inspector = sa.inspect(self.engine)
             default = inspector.default_schema_name
-            schemas = self.schemas or [
-                s for s in inspector.get_schema_names() if s not in _SYSTEM_SCHEMAS
-            ]
+            if self.schemas:
+                schemas = self.schemas
+            elif self.dialect in ("mysql", "mariadb") and self.url.database:
+                # A MySQL "schema" is a database: scan the one the URL names, not every
+                # database the account happens to see.
+                schemas = [self.url.database]
+            else:
+                schemas = [s for s in inspector.get_schema_names() if s not in _SYSTEM_SCHEMAS]
             qualify = self.dialect == "postgresql" or len(schemas) > 1
             found: list[TableInfo] = []
             for schema in schemas:
@@ -190,14 +195,7 @@ class DatabaseSource:
             raise self.error(exc, "cannot read the schema") from None
 
     def _selected(self, qualified: str, name: str) -> bool:
-        def match(patterns: list[str]) -> bool:
-            return any(
-                fnmatch.fnmatchcase(qualified.lower(), p.lower())
-                or fnmatch.fnmatchcase(name.lower(), p.lower())
-                for p in patterns
-            )
-
-        return match(self.include) and not match(self.exclude)
+        return selected_by_globs(qualified, self.include, self.exclude, name)
 
     def _describe(
         self, inspector: sa.Inspector, schema: str | None, name: str, qualified: str, kind: str
@@ -386,6 +384,19 @@ _SAMPLERS: dict[str, Sampler] = {
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+
+def selected_by_globs(qualified: str, include: Sequence[str], exclude: Sequence[str], name: str = "") -> bool:
+    """Whether a table passes include/exclude globs (matched case-insensitively against
+    the qualified name ``schema.table`` and the bare table name)."""
+
+    def match(patterns: Sequence[str]) -> bool:
+        return any(
+            fnmatch.fnmatchcase(qualified.lower(), p.lower()) or (name and fnmatch.fnmatchcase(name.lower(), p.lower()))
+            for p in patterns
+        )
+
+    return match(include or ["*"]) and not match(exclude)
 
 
 def _thin(rows: Sequence[Any], size: int, seed: int) -> list[tuple[Any, ...]]:

@@ -71,7 +71,9 @@ def render(record: FieldRecord) -> str:
         verdict = "not personal data"
     lines.append(f"  verdict:  {verdict}")
     lines.append(f"  rule:     {record.rule}: {record.reason}")
-    lines.append(f"  sample:   {data['sampled']} non-null values, scan {record.scan_id}")
+    sampling = data["profile"].get("sampling")
+    lines.append(f"  sample:   {data['sampled']} non-null values{f' ({sampling})' if sampling else ''}, "
+                 f"scan {record.scan_id}")
     lines.append("  name evidence:")
     if not data["name_evidence"]:
         lines.append("    (the name suggests nothing)")
@@ -86,6 +88,8 @@ def render(record: FieldRecord) -> str:
         examples = ", ".join(ev["examples"])
         lines.append(f"    {entity:<16} {method:<8} {ev['hits']}/{ev['of']} values ({ev['share']:.0%}), "
                      f"mean score {ev['mean_score']:.2f}; e.g. {examples}")
+        if ev.get("rejected"):
+            lines.append(f"    {'':<16} {'':<8} rejected: {ev['rejected']}")
     if record.label is not None:
         what = record.label.entity_type or "not personal data"
         lines.append(f"  label:    {what} by {record.label.author} on {record.label.created_at:%Y-%m-%d}"
