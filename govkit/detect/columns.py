@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time
 from typing import Any, Literal
 
-from govkit.detect.engine import DetectionEngine, Span
+from govkit.detect.engine import NER_SCORE, DetectionEngine, Span
 from govkit.detect.evidence import mask
 from govkit.detect.names import NameHint, hints_for
 from govkit.detect.values import WHOLE_VALUE_CHECKS
@@ -626,11 +626,15 @@ def _ner_stats(texts: Counter[str], ner: dict[str, list[Span]] | None, *, full: 
     stats: dict[str, EntityStat] = {}
     for value, spans in (ner or {}).items():
         length = len(value.strip()) or 1
-        best = {
-            s.entity_type: (s.score, value if full else value[s.start : s.end])
-            for s in spans
-            if not full or (s.end - s.start) / length >= 0.6
-        }
+        if full:
+            # A structured value "is" an entity when that entity's spans together cover most
+            # of it: "Angus Young, Malcolm Young, Brian Johnson" is three PERSON spans.
+            covered: dict[str, int] = {}
+            for s in spans:
+                covered[s.entity_type] = covered.get(s.entity_type, 0) + (s.end - s.start)
+            best = {e: (NER_SCORE, value) for e, chars in covered.items() if chars / length >= 0.6}
+        else:
+            best = {s.entity_type: (s.score, value[s.start : s.end]) for s in spans}
         _tally(stats, texts[value], best)
     return stats
 

@@ -36,6 +36,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from govkit.actions.anonymize.operators import parameter_names
 from govkit.detect.entities import known_entities
 from govkit.policy.errors import Mark, close_match
 from govkit.policy.periods import Period, PeriodError
@@ -43,19 +44,12 @@ from govkit.policy.predicates import Predicate, PredicateError
 
 # -- vocabularies --------------------------------------------------------------------------
 
-#: Anonymization operators and the parameters each takes. The names are all the policy
-#: checks for now; the Anonymize issue replaces this table with its operator registry.
+#: Anonymization operators and the parameters each takes, from the operator registry
+#: (:mod:`govkit.actions.anonymize.operators`), so a policy can name exactly the operators
+#: ``govkit anonymize`` runs. ``decrypt`` is left out: a policy says how data leaves, not
+#: how it comes back.
 OPERATOR_PARAMETERS: dict[str, tuple[str, ...]] = {
-    "redact": (),
-    "replace": ("value",),
-    "mask": ("char", "keep_first", "keep_last"),
-    "hash": ("algorithm",),
-    "pseudonymize": ("key", "prefix", "length"),
-    "encrypt": ("key",),
-    "fake": ("provider", "locale"),
-    "generalize": ("to", "bucket"),
-    "drop": (),
-    "keep": (),
+    name: params for name, params in parameter_names().items() if name != "decrypt"
 }
 KNOWN_OPERATORS: tuple[str, ...] = tuple(OPERATOR_PARAMETERS)
 

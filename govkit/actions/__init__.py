@@ -1,0 +1,1 @@
+"""Actions that change data: anonymization and the re-identification risk it must lower."""

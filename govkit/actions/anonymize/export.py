@@ -1,0 +1,371 @@
+"""Run a plan: table or query -> CSV/JSONL/Parquet, file -> file, database -> database.
+
+Everything streams batch by batch (one batch in memory), operators run column-wise on a
+batch, and every run ends with verification, on by default: the written output is read
+back and each transformed field is checked for (a) values equal to an input value of that
+field (a leak, whatever the operator) and (b) personal data the detection engine still
+finds in operators' output that should not look personal (mask, replace, redact,
+generalize; pseudonyms, fakes, hashes and ciphertexts look personal by design and are
+checked by (a) only). A failed verification marks the output incomplete (a
+``.INCOMPLETE`` file beside it) and the run fails.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from govkit.actions.anonymize.io import Batch, Writer, read_batches
+from govkit.actions.anonymize.operators import Operator, OperatorContext, build
+from govkit.actions.anonymize.plan import FieldPlan, Plan
+from govkit.errors import GovkitError, UsageError
+
+#: Operators whose output is synthetic personal-looking data by design (checked for leaks only).
+SYNTHETIC = frozenset({"pseudonymize", "fake", "hash", "encrypt", "decrypt", "keep"})
+#: Whose output must never contain an input value of the field (membership check on read-back).
+#: Not ``fake`` (it draws from a pool of real names by design), ``pseudonymize`` (a format-
+#: preserving pseudonym of a resident ID may be another person's valid ID) nor ``generalize``
+#: (a year generalized to a year is itself). ``UNCHANGED_CHECKED``: whose output must differ
+#: from the input in the same row (text only: a permuted integer key may map to itself).
+LEAK_CHECKED = frozenset({"hash", "encrypt", "mask", "redact", "replace"})
+UNCHANGED_CHECKED = LEAK_CHECKED | {"fake", "pseudonymize"}
+LEAK_SAMPLE = 50_000
+SCAN_SAMPLE = 500
+
+
+class VerificationFailed(GovkitError):
+    """The output still shows personal data in a field the plan transformed."""
+
+    exit_code = 1
+
+    def __init__(self, result: ExportResult, message: str) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+@dataclass(slots=True)
+class ExportResult:
+    plan: Plan
+    outputs: list[str] = field(default_factory=list)
+    rows: int = 0
+    suppressed: int = 0
+    problems: list[str] = field(default_factory=list)
+    verified: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"plan": self.plan.to_dict(), "outputs": self.outputs, "rows": self.rows,
+                "suppressed": self.suppressed, "problems": self.problems, "verified": self.verified}
+
+
+class Transformer:
+    """Applies one asset's field plans to batches; remembers a sample of inputs for the leak check.
+
+    The sample holds keyed digests (a random per-run key), not values, so it is no second
+    copy of the personal data in memory.
+    """
+
+    def __init__(self, columns: Sequence[str], plans: dict[str, FieldPlan], context: OperatorContext) -> None:
+        self.columns = list(columns)
+        self.steps: list[tuple[int, Operator, FieldPlan]] = []
+        dropped: set[int] = set()
+        for index, name in enumerate(self.columns):
+            chosen = plans.get(name.lower())
+            if chosen is None or chosen.operator == "keep":
+                continue
+            operator = build(chosen.operator, chosen.params, context)
+            if operator.drops_field:
+                dropped.add(index)
+            else:
+                self.steps.append((index, operator, chosen))
+        self.kept = [i for i in range(len(self.columns)) if i not in dropped]
+        self.out_columns = [self.columns[i] for i in self.kept]
+        self._salt = secrets.token_bytes(16)
+        self.seen: dict[str, set[int]] = {chosen.field.lower(): set() for _, _, chosen in self.steps}
+        self.unchanged: dict[str, int] = {}
+
+    def fingerprint(self, value: Any) -> int:
+        return hash((self._salt, str(value)))
+
+    def __call__(self, batch: Batch) -> Batch:
+        if not batch:
+            return batch
+        columns = list(zip(*batch, strict=True))
+        out: list[Sequence[Any]] = list(columns)
+        for index, operator, chosen in self.steps:
+            values = columns[index]
+            name = chosen.field.lower()
+            seen = self.seen[name]
+            if chosen.operator in LEAK_CHECKED and len(seen) < LEAK_SAMPLE:
+                seen.update(self.fingerprint(v) for v in values[:LEAK_SAMPLE - len(seen)] if isinstance(v, str) and v)
+            new = operator.apply_many(values, chosen.entity_type)
+            if chosen.operator in UNCHANGED_CHECKED:
+                same = sum(1 for a, b in zip(values, new, strict=True) if isinstance(a, str) and a and a == b)
+                if same:
+                    self.unchanged[chosen.field] = self.unchanged.get(chosen.field, 0) + same
+            out[index] = new
+        if len(self.kept) == len(out):
+            return list(zip(*out, strict=True))
+        return list(zip(*(out[i] for i in self.kept), strict=True))
+
+    def verify(self, columns: Sequence[str], batches: Iterator[Batch], where: str) -> list[str]:
+        """Check the written output (see the module docstring); problems never quote values."""
+        from govkit.detect.engine import get_engine
+
+        position = {c.lower(): i for i, c in enumerate(columns)}
+        leaks: dict[str, int] = {}
+        samples: dict[str, list[str]] = {}
+        for batch in batches:
+            for _, _, chosen in self.steps:
+                index = position.get(chosen.field.lower())
+                if index is None:
+                    continue
+                seen = self.seen[chosen.field.lower()]
+                fingerprint = self.fingerprint
+                hits = sum(1 for row in batch if isinstance(row[index], str) and row[index]
+                           and fingerprint(row[index]) in seen)
+                if hits:
+                    leaks[chosen.field] = leaks.get(chosen.field, 0) + hits
+                if chosen.operator not in SYNTHETIC:
+                    sample = samples.setdefault(chosen.field, [])
+                    sample.extend(str(row[index]) for row in batch[: SCAN_SAMPLE - len(sample)] if row[index])
+        problems = [f"{where}.{name}: {count} value(s) identical to an input value" for name, count in leaks.items()]
+        problems += [f"{where}.{name}: {count} value(s) left unchanged" for name, count in self.unchanged.items()]
+        if samples:
+            engine = get_engine(None)
+            by_field = {chosen.field: chosen for _, _, chosen in self.steps}
+            for name, values in samples.items():
+                wanted = by_field[name].entity_type
+                entities = frozenset({wanted}) if wanted else None
+                found = sum(1 for spans in engine.find_patterns(values, entities) if spans)
+                if found:
+                    problems.append(f"{where}.{name}: {found} of {len(values)} sampled value(s) still show "
+                                    f"{wanted or 'personal data'} after {by_field[name].spec}")
+        return problems
+
+
+def _mark_incomplete(path: Path, problems: list[str]) -> None:
+    marker = path.with_name(path.name + ".INCOMPLETE")
+    marker.write_text("verification failed; do not hand this output over:\n" + "\n".join(problems) + "\n",
+                      encoding="utf-8")
+
+
+def _clear_marker(path: Path) -> None:
+    path.with_name(path.name + ".INCOMPLETE").unlink(missing_ok=True)
+
+
+def _suppressing(
+    batches: Iterator[Batch], columns: Sequence[str], quasi: Sequence[str], risky: set[tuple[Any, ...]],
+) -> Iterator[tuple[Batch, int]]:
+    from govkit.actions.risk import column_indexes
+
+    indexes = column_indexes(columns, quasi)
+    for batch in batches:
+        kept = [row for row in batch if tuple(row[i] for i in indexes) not in risky]
+        yield kept, len(batch) - len(kept)
+
+
+def export_rows(
+    columns: list[str],
+    opener: Callable[[], Iterator[Batch]],
+    plans: dict[str, FieldPlan],
+    target: Path,
+    context: OperatorContext,
+    result: ExportResult,
+    *,
+    where: str,
+    fmt: str | None = None,
+    k: int | None = None,
+    quasi_identifiers: Sequence[str] = (),
+    verify: bool = True,
+) -> None:
+    """Transform the rows ``opener`` yields into the file ``target``, then verify it.
+
+    With ``k``, the quasi-identifiers are measured on the *transformed* rows in a first
+    pass, and the rows of classes smaller than ``k`` are suppressed in the second.
+    """
+    transform = Transformer(columns, plans, context)
+    risky: set[tuple[Any, ...]] = set()
+    if k is not None:
+        if not quasi_identifiers:
+            raise UsageError("--k needs --quasi-identifiers")
+        from govkit.actions.risk import equivalence_classes
+
+        sizes, _, _ = equivalence_classes(
+            transform.out_columns, (transform(b) for b in opener()), quasi_identifiers)
+        risky = {key for key, size in sizes.items() if size < k}
+        transform = Transformer(columns, plans, context)  # a fresh leak sample for the real pass
+    writer = Writer(target, transform.out_columns, fmt)
+    _mark_incomplete(target, ["the export did not finish"])
+    try:
+        batches = (transform(b) for b in opener())
+        for batch, dropped in _suppressing(batches, transform.out_columns, quasi_identifiers, risky) if risky else (
+                (b, 0) for b in batches):
+            writer.write(batch)
+            result.suppressed += dropped
+    finally:
+        writer.close()
+    result.rows += writer.rows
+    result.outputs.append(str(target))
+    problems: list[str] = []
+    if verify:
+        out_columns, out_batches = read_batches(target, fmt=writer.format)
+        problems = transform.verify(out_columns, out_batches, where)
+    result.problems.extend(problems)
+    if problems:
+        _mark_incomplete(target, problems)
+    else:
+        _clear_marker(target)
+
+
+# -- database sources ---------------------------------------------------------------------------
+
+
+def _full_select(source: Any, table: Any) -> sa.Select[Any]:
+    """Every column, untruncated (the scanner's reader cuts long texts; an export must not)."""
+    columns: list[Any] = [sa.column(c.name) for c in table.columns]
+    return sa.select(*columns).select_from(
+        sa.table(table.name, *[sa.column(c.name) for c in table.columns], schema=table.schema))
+
+
+def stream_table(
+    source: Any, table: Any, batch_size: int = 5000, select: sa.Select[Any] | None = None,
+) -> Iterator[Batch]:
+    """Every row of ``table``; ``select`` (typed, from reflection) when values must convert."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        with source.engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, max_row_buffer=batch_size).execute(
+                _full_select(source, table) if select is None else select)
+            for part in result.partitions(batch_size):
+                yield [tuple(r) for r in part]
+    except SQLAlchemyError as exc:
+        raise source.error(exc, f"cannot read {table.qualified}") from None
+
+
+def stream_query(source: Any, query: str, batch_size: int = 5000) -> tuple[list[str], Callable[[], Iterator[Batch]]]:
+    """Columns and a re-openable stream of a read-only query's rows."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        with source.engine.connect() as conn:
+            columns = list(conn.execute(sa.text(query)).keys())
+    except SQLAlchemyError as exc:
+        raise source.error(exc, "cannot run the query") from None
+
+    def batches() -> Iterator[Batch]:
+        try:
+            with source.engine.connect() as conn:
+                result = conn.execution_options(stream_results=True, max_row_buffer=batch_size).execute(sa.text(query))
+                for part in result.partitions(batch_size):
+                    yield [tuple(r) for r in part]
+        except SQLAlchemyError as exc:
+            raise source.error(exc, "cannot run the query") from None
+
+    return columns, batches
+
+
+def copy_database(
+    source: Any, target_url: str, tables: Sequence[Any], plan: Plan, context: OperatorContext, result: ExportResult,
+    *, batch_size: int = 5000, verify: bool = True,
+) -> None:
+    """Copy ``tables`` of ``source`` into an empty database at ``target_url``, anonymized.
+
+    The schema comes from SQLAlchemy reflection of the source and ``create_all`` on the
+    target, so primary keys, foreign keys, NOT NULL and unique constraints are kept; the
+    tables are filled parents first. A transformed non-key text column becomes TEXT, since a
+    pseudonym may be longer than the original's declared length. Each batch is its own
+    transaction; on failure the output is marked incomplete.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    wanted = {t.name for t in tables}
+    metadata = sa.MetaData()
+    try:
+        schema = tables[0].schema if tables else None
+        metadata.reflect(source.engine, schema=schema, only=sorted(wanted))
+    except SQLAlchemyError as exc:
+        raise source.error(exc, "cannot read the schema") from None
+    target = sa.create_engine(target_url, hide_parameters=True)
+    result.outputs.append(target.url.render_as_string(hide_password=True))
+    try:
+        existing = set(sa.inspect(target).get_table_names())
+        clash = sorted(existing & wanted)
+        if clash:
+            raise UsageError(f"the target already has table(s) {', '.join(clash)}; anonymize into an empty database")
+        out_meta = sa.MetaData()
+        transformers: dict[str, Transformer] = {}
+        by_name = {t.name: t for t in tables}
+        for table in metadata.sorted_tables:
+            info = by_name[table.name]
+            plans = plan.for_asset(info.qualified)
+            transformers[table.name] = Transformer([c.name for c in info.columns], plans, context)
+            dropped = {c.lower() for c, p in plans.items() if build(p.operator, p.params, context).drops_field}
+            key_columns = {c.name for c in table.primary_key.columns} | {
+                fk.parent.name for fk in table.foreign_keys}
+            new_columns = []
+            for column in table.columns:
+                if column.name.lower() in dropped:
+                    continue
+                column_type = _portable(column.type)
+                chosen = plans.get(column.name.lower())
+                if chosen is not None and chosen.operator != "keep" and column.name not in key_columns \
+                        and isinstance(column_type, sa.String):
+                    column_type = sa.Text()
+                new_columns.append(sa.Column(column.name, column_type, primary_key=column.primary_key,
+                                             nullable=column.nullable, autoincrement=False))
+            kept = {c.name for c in new_columns}
+            constraints: list[Any] = [
+                sa.ForeignKeyConstraint([e.parent.name for e in fk.elements],
+                                        [f"{fk.referred_table.name}.{e.column.name}" for e in fk.elements])
+                for fk in table.foreign_key_constraints
+            ]
+            constraints += [
+                sa.UniqueConstraint(*[c.name for c in uc.columns]) for uc in table.constraints
+                if isinstance(uc, sa.UniqueConstraint) and {c.name for c in uc.columns} <= kept
+            ]
+            out_table = sa.Table(table.name, out_meta, *new_columns, *constraints)
+            for index in table.indexes:
+                names = [c.name for c in index.columns]
+                if names and set(names) <= kept:
+                    sa.Index(index.name, *[out_table.c[n] for n in names], unique=bool(index.unique))
+        out_meta.create_all(target)
+        for table in metadata.sorted_tables:
+            info = by_name[table.name]
+            transform = transformers[table.name]
+            out_table = out_meta.tables[table.name]
+            typed = sa.select(*[table.c[c.name] for c in info.columns])
+            for batch in stream_table(source, info, batch_size, typed):
+                rows = transform(batch)
+                with target.begin() as conn:
+                    conn.execute(out_table.insert(), [dict(zip(transform.out_columns, r, strict=True)) for r in rows])
+                result.rows += len(rows)
+            if verify:
+                select = sa.select(*[out_table.c[c] for c in transform.out_columns])
+                result.problems.extend(
+                    transform.verify(transform.out_columns, _stream(target, select, batch_size), info.qualified))
+    except SQLAlchemyError as exc:
+        detail = source.scrub(str(exc).splitlines()[0])[:300]
+        raise UsageError(f"cannot write the target database: {detail}") from None
+    finally:
+        target.dispose()
+
+
+def _stream(engine: sa.Engine, select: sa.Select[Any], batch_size: int) -> Iterator[Batch]:
+    with engine.connect() as conn:
+        result = conn.execution_options(stream_results=True, max_row_buffer=batch_size).execute(select)
+        for part in result.partitions(batch_size):
+            yield [tuple(r) for r in part]
+
+
+def _portable(sql_type: Any) -> Any:
+    """A reflected type the target dialect can create (dialect-specific types -> generic)."""
+    try:
+        return sql_type.as_generic()
+    except NotImplementedError:
+        return sql_type

@@ -1,0 +1,245 @@
+"""``govkit.anonymize``: resolve the source, make the plan, check the keys, run, verify, audit.
+
+Order matters for safety: the plan is made and every operator is built (which derives its
+subkeys) *before* anything is read or written, so a missing key, a bad ``--rule`` or a plan
+that would break a join fails with nothing written. The audit record is opened the same
+way (``audit_action`` checks the log first) and says what ran, never the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from govkit.actions.anonymize.export import ExportResult, VerificationFailed, copy_database, export_rows, stream_query
+from govkit.actions.anonymize.io import FORMATS, Batch, read_batches
+from govkit.actions.anonymize.operators import OperatorContext, build
+from govkit.actions.anonymize.plan import Plan, Rule, build_plan, check_operators, propagate_keys
+from govkit.errors import UsageError
+from govkit.inventory.store import InventoryRow
+
+
+@dataclass(slots=True)
+class AnonymizeRequest:
+    """What ``govkit anonymize`` was asked to do (the CLI's options, as data)."""
+
+    source: str
+    to: str | None = None
+    table: list[str] = field(default_factory=list)
+    query: str | None = None
+    rules: list[str] = field(default_factory=list)
+    fmt: str | None = None
+    dry_run: bool = False
+    in_place: bool = False
+    apply: bool = False
+    k: int | None = None
+    quasi_identifiers: list[str] = field(default_factory=list)
+    verify: bool = True
+    batch_size: int = 5000
+
+
+def _inventory_rows(workspace: Any, source: str | None, name: str | None) -> list[InventoryRow]:
+    from govkit.inventory.store import Inventory
+
+    if workspace is None or not workspace.inventory_path.exists():
+        return []
+    inventory = Inventory(workspace.inventory_path)
+    try:
+        return inventory.rows(name or source)
+    finally:
+        inventory.close()
+
+
+def _policy(workspace: Any) -> Any:
+    if workspace is None:
+        return None
+    from govkit.policy.loader import active_policy
+
+    return active_policy(workspace.root)
+
+
+def _context(workspace: Any) -> OperatorContext:
+    """The keyset, loaded only when a keyed operator needs it (then a clear error if absent)."""
+    from govkit.keys import env_override, load_keyset
+
+    if workspace is None and env_override() is None:
+        return OperatorContext(None)
+    state = workspace.state_dir if workspace is not None else Path(".govkit")
+    try:
+        return OperatorContext(load_keyset(state))
+    except Exception as exc:
+        from govkit.errors import KeyMaterialError
+
+        if isinstance(exc, KeyMaterialError) and "no keys in" in str(exc):
+            return OperatorContext(None)  # keyed operators will say so when they are built
+        raise
+
+
+def _prepare(plan: Plan, context: OperatorContext) -> None:
+    check_operators(plan)
+    for chosen in plan.fields.values():
+        build(chosen.operator, chosen.params, context)  # derives keys now: fail before writing
+
+
+def anonymize(request: AnonymizeRequest, workspace: Any = None) -> ExportResult:
+    """Plan and (unless ``dry_run``) run one anonymization; see the module docstring."""
+    rules = [Rule.parse(r) for r in request.rules]
+    if request.k is not None and not request.quasi_identifiers:
+        raise UsageError("--k needs --quasi-identifiers")
+    if request.in_place:
+        if request.to is not None:
+            raise UsageError("--in-place and --to exclude each other")
+        if request.k is not None or request.query is not None:
+            raise UsageError("--in-place rewrites tables; --k and --query apply to exports")
+        request.dry_run = not request.apply  # --in-place alone plans; --apply executes
+    elif request.apply:
+        raise UsageError("--apply goes with --in-place")
+    if not request.dry_run and not request.in_place and request.to is None:
+        raise UsageError("say where the anonymized data goes with --to TARGET (or use --dry-run)")
+    context = _context(workspace)
+    policy = _policy(workspace)
+    source_path = Path(request.source)
+    if "://" not in request.source and (workspace is None or request.source not in workspace.sources):
+        if not source_path.is_file():
+            raise UsageError(f"{request.source!r} is not a database URL, a file, or a source in govkit.toml")
+        if request.in_place:
+            raise UsageError("--in-place works on databases; for a file, write an anonymized copy with --to")
+        return _anonymize_file(request, source_path, rules, policy, context, workspace)
+    return _anonymize_database(request, rules, policy, context, workspace)
+
+
+def _anonymize_file(
+    request: AnonymizeRequest, path: Path, rules: list[Rule], policy: Any, context: OperatorContext, workspace: Any,
+) -> ExportResult:
+    from govkit.actions.anonymize.textfile import TEXT_SUFFIXES, anonymize_text_file, text_plan
+
+    if path.suffix.lower() in TEXT_SUFFIXES:
+        if request.k is not None:
+            raise UsageError("--k applies to tabular exports, not free text")
+        plan = text_plan(path, rules, policy)
+        _prepare(plan, context)
+        result = ExportResult(plan)
+        if request.dry_run:
+            return result
+        assert request.to is not None
+        if Path(request.to).resolve() == path.resolve():
+            raise UsageError("--to names the source file itself; write the anonymized copy elsewhere")
+        anonymize_text_file(path, Path(request.to), plan, context, result, verify=request.verify)
+        return _finish(result)
+    columns, _ = read_batches(path)
+    resolved = path.resolve()
+    rows = [r for r in _inventory_rows(workspace, None, None)
+            if (Path(r.source) / r.asset).resolve() == resolved or r.asset == path.name]
+    asset = rows[0].asset if rows else path.name
+    plan = build_plan(rows[0].source if rows else str(path.parent), rows, policy, rules, {asset: columns})
+    _require_something(plan, rows, rules, request.source)
+    _prepare(plan, context)
+    result = ExportResult(plan)
+    if request.dry_run:
+        return result
+    assert request.to is not None
+    target = Path(request.to)
+    if target.resolve() == resolved:
+        raise UsageError("--to names the source file itself; write the anonymized copy elsewhere")
+
+    def opener() -> Iterator[Batch]:
+        return read_batches(path, request.batch_size)[1]
+
+    export_rows(columns, opener, plan.for_asset(asset), target, context, result, where=asset, fmt=request.fmt,
+                k=request.k, quasi_identifiers=request.quasi_identifiers, verify=request.verify)
+    return _finish(result)
+
+
+def _require_something(plan: Plan, rows: Sequence[InventoryRow], rules: Sequence[Rule], source: str) -> None:
+    if not rows and not rules:
+        raise UsageError(f"the inventory knows no personal data in {source}: run 'govkit scan' on it first, "
+                         f"or say what to transform with --rule FIELD=OPERATOR")
+    if not plan.fields:
+        plan.notes.append("no field of the source needs transforming")
+
+
+def _anonymize_database(
+    request: AnonymizeRequest, rules: list[Rule], policy: Any, context: OperatorContext, workspace: Any,
+) -> ExportResult:
+    from govkit.actions.risk import find_table
+    from govkit.sources.database import DatabaseSource
+
+    name: str | None = None
+    url = request.source
+    if workspace is not None and request.source in workspace.sources:
+        name, url = request.source, workspace.sources[request.source].resolved_url()
+    with DatabaseSource(url) as source:
+        rows = _inventory_rows(workspace, source.display, name)
+        all_tables = source.tables()
+        tables = [find_table(source, t) for t in request.table] if request.table else [
+            t for t in all_tables if t.kind == "table"]
+        if request.query is not None:
+            columns, opener = stream_query(source, request.query, request.batch_size)
+            plan = build_plan(source.display, rows, policy, rules, {"query": columns}, source_name=name)
+            # A query's columns are matched to the inventory by column name, in any table.
+            by_column: dict[str, InventoryRow] = {r.field.lower(): r for r in rows}
+            for column in columns:
+                row = by_column.get(column.lower())
+                if row is not None and ("query", column.lower()) not in plan.fields:
+                    sub = build_plan(source.display, [row], policy, [], {row.asset: [column]}, source_name=name)
+                    for chosen in sub.fields.values():
+                        chosen.asset = "query"
+                        chosen.why += f" (as {row.asset}.{row.field})"
+                        plan.add(chosen)
+            _require_something(plan, rows, rules, source.display)
+            _prepare(plan, context)
+            result = ExportResult(plan)
+            if not request.dry_run:
+                assert request.to is not None
+                export_rows(columns, opener, plan.for_asset("query"), Path(request.to), context, result,
+                            where="query", fmt=request.fmt, k=request.k, quasi_identifiers=request.quasi_identifiers,
+                            verify=request.verify)
+            return _finish(result) if not request.dry_run else result
+        columns_of = {t.qualified: [c.name for c in t.columns] for t in tables}
+        plan = build_plan(source.display, rows, policy, rules, columns_of, source_name=name)
+        _require_something(plan, rows, rules, source.display)
+        if request.in_place:
+            from govkit.actions.anonymize.inplace import apply_in_place, check_in_place
+
+            check_in_place(plan, tables)
+        else:
+            propagate_keys(plan, tables, context)
+        _prepare(plan, context)
+        result = ExportResult(plan)
+        if request.dry_run:
+            return result
+        if request.in_place:
+            apply_in_place(source, tables, plan, context, result, batch_size=request.batch_size)
+            result.verified = False  # in place there is no input left to compare with
+            return result
+        assert request.to is not None
+        if "://" in request.to:
+            if request.k is not None:
+                raise UsageError("--k applies to file exports (one table or a query), not database copies")
+            copy_database(source, request.to, tables, plan, context, result, batch_size=request.batch_size,
+                          verify=request.verify)
+            return _finish(result)
+        target = Path(request.to)
+        single = len(tables) == 1 and target.suffix.lstrip(".").lower() in (*FORMATS, "json", "ndjson")
+        for table in tables:
+            out = target if single else target / f"{table.qualified}.{request.fmt or 'csv'}"
+            from govkit.actions.anonymize.export import stream_table
+
+            def opener(table: Any = table) -> Iterator[Batch]:
+                return stream_table(source, table, request.batch_size)
+
+            export_rows([c.name for c in table.columns], opener, plan.for_asset(table.qualified), out, context,
+                        result, where=table.qualified, fmt=request.fmt, k=request.k,
+                        quasi_identifiers=request.quasi_identifiers, verify=request.verify)
+        return _finish(result)
+
+
+def _finish(result: ExportResult) -> ExportResult:
+    result.verified = not result.problems
+    if result.problems:
+        raise VerificationFailed(result,
+            f"verification failed: {len(result.problems)} problem(s), output marked incomplete: "
+            + "; ".join(result.problems[:5]))
+    return result

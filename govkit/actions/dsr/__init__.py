@@ -1,0 +1,37 @@
+"""Data subject requests (GDPR art. 15, 17, 20; CCPA; PIPL): register, locate, hand over, erase.
+
+* :mod:`~govkit.actions.dsr.registry`: requests, due dates, timelines (``.govkit/dsr.db``,
+  identifiers encrypted at rest);
+* :mod:`~govkit.actions.dsr.locate`: where a subject's rows are, across databases;
+* :mod:`~govkit.actions.dsr.export`: access/portability packages (HTML, JSON, CSV, manifest,
+  optional passphrase encryption);
+* :mod:`~govkit.actions.dsr.erase`: erasure plan, one transaction per database, certificate;
+* :mod:`~govkit.actions.dsr.service`: the audited entry points the CLI calls.
+"""
+
+from __future__ import annotations
+
+from govkit.actions.dsr.erase import ErasurePlan, ErasureRefused
+from govkit.actions.dsr.export import decrypt_package, verify_manifest
+from govkit.actions.dsr.locate import LocateReport, locate
+from govkit.actions.dsr.registry import REGIMES, REQUEST_TYPES, Registry, Request, parse_subject
+from govkit.actions.dsr.service import ErasureResult, erase_request, export_request, locate_request, new_request
+
+__all__ = [
+    "REGIMES",
+    "REQUEST_TYPES",
+    "ErasurePlan",
+    "ErasureRefused",
+    "ErasureResult",
+    "LocateReport",
+    "Registry",
+    "Request",
+    "decrypt_package",
+    "erase_request",
+    "export_request",
+    "locate",
+    "locate_request",
+    "new_request",
+    "parse_subject",
+    "verify_manifest",
+]

@@ -1,0 +1,249 @@
+"""Access and portability packages: the subject's rows as HTML, JSON and CSV, with a manifest.
+
+A package is the one place raw personal data deliberately leaves govkit (DESIGN.md: "unless a
+command exists to hand them over"), so it is built to be checked and sent safely:
+
+* ``manifest.json`` lists every file with its SHA-256, so the recipient (or an auditor) can
+  prove the package is the one that was produced;
+* ``--encrypt`` packs everything into one file encrypted with a passphrase (scrypt to derive
+  the key, AES-256-GCM to encrypt and authenticate), so it can go by e-mail and the
+  passphrase by another channel. :func:`decrypt_package` (``govkit dsr decrypt``) opens it;
+  the format is simple enough to open without govkit (see :data:`FORMAT_NOTE`).
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import json
+import re
+import secrets
+import shutil
+import tarfile
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from govkit.actions.dsr.files import file_rows
+from govkit.actions.dsr.locate import LocateReport, TableHit, selection, table_clause
+from govkit.actions.dsr.registry import Request
+from govkit.errors import UsageError
+from govkit.inventory.store import AssetRecord, Inventory
+from govkit.policy.loader import Policy, default_category
+from govkit.policy.resolve import Resolver, Where
+from govkit.sources.database import DatabaseSource
+from govkit.workspace import Workspace
+
+MAGIC = b"GOVKIT-DSR-1\n"
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
+FORMAT_NOTE = (
+    "file = MAGIC (13 bytes 'GOVKIT-DSR-1\\n') + salt (16) + nonce (12) + AES-256-GCM ciphertext of a "
+    "tar.gz, tag appended, MAGIC as associated data; key = scrypt(passphrase, salt, n=2**15, r=8, p=1, 32 bytes)"
+)
+
+
+@dataclass(slots=True)
+class TableData:
+    """The rows of one table handed over, with what the policy says they are and why they are held."""
+
+    source: str
+    source_name: str | None
+    asset: str
+    role: str
+    via: list[str]
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    categories: list[str] = field(default_factory=list)
+    purposes: list[str] = field(default_factory=list)
+    legal_bases: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__slots__}
+
+
+@dataclass(slots=True)
+class ExportResult:
+    directory: Path
+    files: list[dict[str, Any]]
+    tables: int
+    rows: int
+    encrypted: Path | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"directory": str(self.directory), "files": self.files, "tables": self.tables, "rows": self.rows,
+                "encrypted": str(self.encrypted) if self.encrypted else None}
+
+
+def _plain(value: Any) -> Any:
+    """A JSON/CSV-safe form of a database value (bytes as base64, decimals and dates as text)."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "base64:" + base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _categories(findings: list[Any], asset: str, policy: Policy) -> set[str]:
+    """Categories of the personal data the inventory found in ``asset``, as the policy classes them."""
+    entities_doc = policy.doc.classification.entities
+    categories: set[str] = set()
+    for f in findings:
+        if f.asset == asset:
+            entry = entities_doc.get(f.entity_type)
+            categories.add((entry.category if entry is not None and entry.category else None)
+                           or default_category(f.entity_type))
+    return categories
+
+
+def _asset_map(inventory: Inventory, source: str) -> dict[str, AssetRecord]:
+    return {a.name: a for a in inventory.assets(source)}
+
+
+def collect(workspace: Workspace, report: LocateReport, *, policy: Policy, inventory: Inventory) -> list[TableData]:
+    """Read every row the report attributes to the subject, with categories and purposes from the policy."""
+    resolver = Resolver(policy)
+    out: list[TableData] = []
+    by_source: dict[str | None, list[TableHit]] = {}
+    for hit in report.data():
+        by_source.setdefault(hit.source_name, []).append(hit)
+    for name, hits in by_source.items():
+        if name is None:
+            continue
+        assets = _asset_map(inventory, hits[0].source)
+        findings = inventory.rows(hits[0].source)
+        config = workspace.source(name)
+        if config.kind != "database":
+            for hit in hits:
+                categories = _categories(findings, hit.asset, policy)
+                activities = resolver.activities(Where(hit.source, name, hit.asset), categories)
+                out.append(TableData(
+                    hit.source, name, hit.asset, hit.role, list(hit.via), ["line", "text"],
+                    file_rows(config, hit.asset, hit.keys), sorted(categories),
+                    sorted({p for a in activities for p in a.purposes}),
+                    sorted({a.legal_basis for a in activities if a.legal_basis}),
+                ))
+            continue
+        with DatabaseSource(config.resolved_url()) as source, source.engine.connect() as conn:
+            for hit in hits:
+                asset = assets[hit.asset]
+                table = table_clause(asset)
+                columns = [f["name"] for f in asset.fields]
+                rows: list[dict[str, Any]] = []
+                for clause in selection(table, hit.key_columns, hit.keys):
+                    query = sa.select(*[table.c[c] for c in columns]).where(clause)
+                    rows += [{c: _plain(v) for c, v in zip(columns, r, strict=True)} for r in conn.execute(query)]
+                categories = _categories(findings, hit.asset, policy)
+                activities = resolver.activities(Where(hit.source, name, hit.asset), categories)
+                out.append(TableData(
+                    hit.source, name, hit.asset, hit.role, list(hit.via), columns, rows, sorted(categories),
+                    sorted({p for a in activities for p in a.purposes}),
+                    sorted({a.legal_basis for a in activities if a.legal_basis}),
+                ))
+    return out
+
+
+def _safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "table"
+
+
+def write_package(
+    workspace: Workspace, request: Request, tables: list[TableData], target: Path, *,
+    passphrase: str | None = None,
+) -> ExportResult:
+    """Write the package to ``target`` (a new or empty folder); encrypted into one file if ``passphrase``."""
+    from govkit import __version__
+    from govkit.report.templates import environment
+
+    if target.exists() and any(target.iterdir()):
+        raise UsageError(f"{target} is not empty; export into a new folder")
+    target.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix="govkit-dsr-")) if passphrase else target
+    try:
+        now = datetime.now(UTC).replace(microsecond=0)
+        meta = {"request_id": request.id, "type": request.type, "regime": request.regime,
+                "received": request.received.isoformat(), "generated_at": now.isoformat(),
+                "govkit_version": __version__}
+        written: dict[str, bytes] = {}
+        written["data.json"] = json.dumps({**meta, "tables": [t.to_dict() for t in tables]}, indent=2,
+                                          ensure_ascii=False, default=str).encode("utf-8")
+        for t in tables:
+            buffer = io.StringIO()
+            writer = csv.DictWriter(buffer, fieldnames=t.columns, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(t.rows)
+            rel_csv = f"csv/{_safe_name(t.source_name or 'source')}/{_safe_name(t.asset)}.csv"
+            written[rel_csv] = buffer.getvalue().encode("utf-8")
+        html = environment(workspace.root).get_template("dsr_export.html.j2").render(
+            meta=meta, tables=tables, total=sum(len(t.rows) for t in tables))
+        written["report.html"] = html.encode("utf-8")
+        files = []
+        for rel, content in sorted(written.items()):
+            path = staging / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+            files.append({"path": rel, "sha256": hashlib.sha256(content).hexdigest(), "bytes": len(content)})
+        manifest = {**meta, "files": files}
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        result = ExportResult(target, files, len(tables), sum(len(t.rows) for t in tables))
+        if passphrase:
+            result.encrypted = encrypt_folder(staging, target / f"{request.id}.govkit-dsr", passphrase)
+        return result
+    finally:
+        if passphrase:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def verify_manifest(folder: Path) -> list[str]:
+    """Files whose SHA-256 differs from the manifest (empty: the package is intact)."""
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    return [f["path"] for f in manifest["files"]
+            if hashlib.sha256((folder / f["path"]).read_bytes()).hexdigest() != f["sha256"]]
+
+
+def _key(passphrase: str, salt: bytes) -> bytes:
+    return Scrypt(salt=salt, length=32, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P).derive(passphrase.encode("utf-8"))
+
+
+def encrypt_folder(folder: Path, target: Path, passphrase: str) -> Path:
+    """tar.gz ``folder`` and encrypt it into ``target`` (see :data:`FORMAT_NOTE`)."""
+    if len(passphrase) < 8:
+        raise UsageError("the passphrase must be at least 8 characters")
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                tar.add(path, arcname=str(path.relative_to(folder)))
+    salt, nonce = secrets.token_bytes(16), secrets.token_bytes(12)
+    sealed = AESGCM(_key(passphrase, salt)).encrypt(nonce, buffer.getvalue(), MAGIC)
+    target.write_bytes(MAGIC + salt + nonce + sealed)
+    return target
+
+
+def decrypt_package(path: Path, passphrase: str, target: Path) -> list[str]:
+    """Decrypt and unpack a package into ``target``; returns the files' relative paths."""
+    blob = path.read_bytes()
+    if not blob.startswith(MAGIC):
+        raise UsageError(f"{path} is not an encrypted govkit DSR package")
+    body = blob[len(MAGIC):]
+    salt, nonce, sealed = body[:16], body[16:28], body[28:]
+    try:
+        plain = AESGCM(_key(passphrase, salt)).decrypt(nonce, sealed, MAGIC)
+    except InvalidTag:
+        raise UsageError("wrong passphrase, or the package is damaged") from None
+    target.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(plain), mode="r:gz") as tar:
+        names = [m.name for m in tar.getmembers() if m.isfile()]
+        tar.extractall(target, filter="data")
+    return names

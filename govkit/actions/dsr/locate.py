@@ -1,0 +1,537 @@
+"""Locate a data subject: which rows in which databases are theirs, and which merely link to them.
+
+The steps, and why each is shaped this way:
+
+1. **Identity fields come from the inventory** (fields whose findings the policy's
+   ``dsr.identifiers`` names, or fields it lists by address), so locating needs no rescan and
+   follows the same data map every other command uses.
+2. **Bound-parameter queries with normalisation.** E-mails are compared trimmed and
+   lower-cased; phone numbers by their digits (E.164 and national number, via
+   ``phonenumbers``) so ``+55 (12) 3923-5555`` finds ``+55 (12) 3923-5555``, ``+551239235555``
+   and ``(12) 3923-5555`` alike. Where the column has an index the query asks for the stored
+   spellings exactly (``col IN (...)``) so the index can be used; without one the database
+   scans anyway, so it normalises the column in SQL and catches every spelling.
+3. **Foreign keys both ways.** Rows that reference the subject's rows (Invoice -> Customer,
+   InvoiceLine -> Invoice) are the subject's data too, unless the referencing table holds
+   identity fields of its own (it is then another person's record, e.g. customers whose
+   support rep is the subject): those, and rows the subject's rows point to (the Employee who
+   supports a customer), are reported as *links*, not as the subject's data.
+4. **Mentions**: long free-text columns that contain an identifier (``LIKE`` with bound,
+   escaped patterns) are reported, not followed.
+5. **File sources** of the workspace: the lines holding an identifier
+   (:mod:`govkit.actions.dsr.files`).
+
+A :class:`LocateReport` keeps the matched keys in memory for export and erasure; its
+``to_dict`` gives tables and counts only, never values.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import phonenumbers
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+from govkit.inventory.store import AssetRecord, Inventory
+from govkit.policy.loader import Policy
+from govkit.policy.resolve import Resolver, Where
+from govkit.sources.database import DatabaseSource
+from govkit.workspace import Workspace
+
+logger = logging.getLogger(__name__)
+
+#: Subject keys that stand for entity types; any other key matches a column of that name.
+KEY_ENTITIES: dict[str, tuple[str, ...]] = {
+    "email": ("EMAIL_ADDRESS",),
+    "phone": ("PHONE_NUMBER", "CN_PHONE_NUMBER"),
+}
+#: Below this many rows a full scan is cheap and no index is suggested.
+ADVICE_ROWS = 10_000
+#: An indexed identity column is also searched normalised (a scan) when the exact spellings
+#: find nothing, up to this many rows; beyond, only the spellings (see :meth:`Locator.condition`).
+NORMALIZED_SCAN_ROWS = 200_000
+#: Text columns at least this long (or unbounded) are searched for mentions.
+FREE_TEXT_LENGTH = 200
+_CHUNK = 500
+_LENGTH = re.compile(r"\((\d+)")
+
+
+@dataclass(slots=True)
+class TableHit:
+    """Rows of one table: ``role`` is ``subject`` (matched an identifier), ``related`` (reached
+    through foreign keys), ``link`` (another record the subject's rows point to or that points
+    at them) or ``mention`` (free text naming the subject). ``keys`` stay in memory."""
+
+    source: str
+    source_name: str | None
+    asset: str
+    role: str
+    rows: int
+    via: list[str] = field(default_factory=list)
+    key_columns: list[str] = field(default_factory=list)
+    keys: list[tuple[Any, ...]] = field(default_factory=list, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "source_name": self.source_name, "asset": self.asset, "role": self.role,
+                "rows": self.rows, "via": self.via}
+
+
+@dataclass(slots=True)
+class Advice:
+    """An index that would turn a full scan for the subject into an index seek."""
+
+    source: str
+    asset: str
+    column: str
+    row_estimate: int | None
+    statement: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__slots__}
+
+
+@dataclass(slots=True)
+class LocateReport:
+    subject_keys: list[str]
+    hits: list[TableHit] = field(default_factory=list)
+    advice: list[Advice] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    elapsed_s: float = 0.0
+
+    def data(self, source: str | None = None) -> list[TableHit]:
+        """The subject's own rows (``subject`` and ``related``), optionally of one source."""
+        return [h for h in self.hits if h.role in ("subject", "related") and source in (None, h.source)]
+
+    @property
+    def found(self) -> bool:
+        return any(h.rows for h in self.data())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "subject_keys": self.subject_keys, "found": self.found,
+            "rows": sum(h.rows for h in self.data()),
+            "tables": [h.to_dict() for h in self.hits], "advice": [a.to_dict() for a in self.advice],
+            "skipped": self.skipped, "elapsed_s": round(self.elapsed_s, 4),
+        }
+
+
+# -- normalisation ------------------------------------------------------------------------------
+
+
+def normalize_email(value: str) -> str:
+    return value.strip().lower()
+
+
+def phone_forms(value: str, region: str | None = None) -> tuple[set[str], set[str]]:
+    """(spellings to match exactly, digit strings to match the column's digits against)."""
+    raw = value.strip()
+    spellings = {raw}
+    digits = {re.sub(r"\D", "", raw)}
+    try:
+        number = phonenumbers.parse(raw, None if raw.startswith("+") else region)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is not None:
+        fmt = phonenumbers.PhoneNumberFormat
+        for style in (fmt.E164, fmt.INTERNATIONAL, fmt.NATIONAL):
+            spellings.add(phonenumbers.format_number(number, style))
+        national = phonenumbers.format_number(number, fmt.NATIONAL)
+        digits |= {re.sub(r"\D", "", phonenumbers.format_number(number, fmt.E164)),
+                   str(number.national_number), re.sub(r"\D", "", national)}
+    digits.discard("")
+    return spellings, digits
+
+
+def _digits_of(column: Any) -> Any:
+    """The column with the usual phone punctuation removed, in SQL (portable nested REPLACE)."""
+    expr = column
+    for char in (" ", "(", ")", "-", "+", ".", "/"):
+        expr = sa.func.replace(expr, char, "")
+    return expr
+
+
+def _like_pattern(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+# -- identity fields ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Identity:
+    asset: str
+    column: str
+    key: str
+    entity: str | None
+    reason: str
+
+
+def _norm_name(name: str) -> str:
+    return name.replace("_", "").lower()
+
+
+def identity_fields(inventory: Inventory, resolver: Resolver, source: str) -> list[_Identity]:
+    """Fields of ``source`` that identify a subject, each with the subject key it answers to."""
+    found: dict[tuple[str, str, str], _Identity] = {}
+    assets = inventory.assets(source)
+    names = {a.name: a.source_name for a in assets}
+    for row in inventory.rows(source):
+        where = Where(row.source, names.get(row.asset), row.asset, row.field)
+        reason = resolver.identifier(where, [row.entity_type])
+        if reason is None:
+            continue
+        for key, entities in KEY_ENTITIES.items():
+            if row.entity_type in entities:
+                found[(row.asset, row.field, key)] = _Identity(row.asset, row.field, key, row.entity_type, reason)
+                break
+        else:
+            key = row.entity_type.lower()
+            found[(row.asset, row.field, key)] = _Identity(row.asset, row.field, key, row.entity_type, reason)
+    for asset in assets:
+        for fld in asset.fields:
+            where = Where(asset.source, asset.source_name, asset.name, fld["name"])
+            reason = resolver.identifier(where, [])
+            if reason is not None:
+                key = _norm_name(fld["name"])
+                found.setdefault((asset.name, fld["name"], key), _Identity(asset.name, fld["name"], key, None, reason))
+    return list(found.values())
+
+
+# -- locating ------------------------------------------------------------------------------------
+
+
+class _Graph:
+    """The inventory's tables of one source, looked up case-insensitively."""
+
+    def __init__(self, assets: Sequence[AssetRecord]) -> None:
+        self.assets = {a.name.lower(): a for a in assets if a.kind == "table"}
+        self._tables: dict[str, sa.TableClause] = {}
+
+    def get(self, name: str) -> AssetRecord | None:
+        return resolve_reference(self.assets, name)
+
+    def children(self, parent: AssetRecord) -> list[tuple[AssetRecord, dict[str, Any]]]:
+        out = []
+        for asset in self.assets.values():
+            for fk in asset.foreign_keys:
+                if self.get(fk["referred_table"]) is parent:
+                    out.append((asset, fk))
+        return out
+
+    def table(self, asset: AssetRecord) -> sa.TableClause:
+        """One table clause per asset, so that a query and its subqueries name the same table."""
+        found = self._tables.get(asset.name)
+        if found is None:
+            found = self._tables[asset.name] = table_clause(asset)
+        return found
+
+    @staticmethod
+    def key_columns(asset: AssetRecord) -> list[str]:
+        return list(asset.primary_key) or [f["name"] for f in asset.fields if f["kind"] != "binary"]
+
+
+def resolve_reference(assets: dict[str, AssetRecord], name: str) -> AssetRecord | None:
+    """The asset a foreign key's ``referred_table`` names. Qualification may differ between the
+    two (MariaDB reflects ``db.Invoice`` referring to plain ``Customer``), so an unmatched name
+    is compared by its bare table name, provided that is unambiguous."""
+    found = assets.get(name.lower())
+    if found is not None:
+        return found
+    bare = name.rpartition(".")[2].lower()
+    candidates = [a for a in assets.values() if a.name.rpartition(".")[2].lower() == bare]
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def table_clause(asset: AssetRecord) -> sa.TableClause:
+    """A lightweight table clause for an inventory asset (``schema.table`` split for PostgreSQL)."""
+    schema, dot, name = asset.name.rpartition(".")
+    cols = [f["name"] for f in asset.fields]
+    return sa.table(name if dot else asset.name, *[sa.column(c) for c in cols], schema=schema or None)
+
+
+def indexed(asset: AssetRecord, column: str) -> bool:
+    """Whether an index (or the primary key) starts with ``column``, so an equality can seek."""
+    leading = [ix[0] for ix in asset.indexes if ix]
+    if asset.primary_key:
+        leading.append(asset.primary_key[0])
+    return column.lower() in (c.lower() for c in leading)
+
+
+def selection(table: sa.TableClause, key_columns: Sequence[str], keys: Sequence[tuple[Any, ...]]) -> list[Any]:
+    """WHERE clauses (one per chunk of keys) selecting exactly the given rows of ``table``."""
+    clauses = []
+    for start in range(0, len(keys), _CHUNK):
+        chunk = list(keys[start:start + _CHUNK])
+        if len(key_columns) == 1:
+            clauses.append(table.c[key_columns[0]].in_([k[0] for k in chunk]))
+        else:
+            clauses.append(sa.tuple_(*[table.c[c] for c in key_columns]).in_(chunk))
+    return clauses
+
+
+class Locator:
+    """Locates one subject in one database source (see the module docstring for the method)."""
+
+    def __init__(self, source: DatabaseSource, assets: Sequence[AssetRecord], identities: Sequence[_Identity],
+                 source_name: str | None, *, region: str | None = None) -> None:
+        self.source = source
+        self.graph = _Graph(assets)
+        self.identities = identities
+        self.source_name = source_name
+        self.region = region
+
+    def condition(self, asset: AssetRecord, column: str, key: str, value: str) -> list[Any]:
+        """WHERE clauses to try in order: the first that finds rows wins.
+
+        On an indexed column the first clause asks for the exact spellings (an index seek) and
+        the second normalises the column (a scan), tried only when the seek found nothing and
+        the table is small enough (:data:`NORMALIZED_SCAN_ROWS`) for a scan to be cheap.
+        """
+        table = self.graph.table(asset)
+        col = table.c[column]
+        seek = indexed(asset, column)
+        if key == "email":
+            normalized = normalize_email(value)
+            scan = sa.func.lower(sa.func.trim(col)) == normalized
+            return [col.in_(sorted({value.strip(), normalized})), scan] if seek else [scan]
+        if key == "phone":
+            spellings, digits = phone_forms(value, self.region)
+            scan = _digits_of(col).in_(sorted(digits))
+            return [col.in_(sorted(spellings)), scan] if seek else [scan]
+        kind = next((f["kind"] for f in asset.fields if f["name"] == column), "text")
+        if kind == "integer":
+            try:
+                return [col == int(value)]
+            except ValueError:
+                return [sa.false()]
+        return [col == value.strip()]
+
+    def _match(self, conn: Connection, asset: AssetRecord, column: str, key: str, value: str, via: str,
+               subject_rows: dict[str, TableHit], order: list[str]) -> None:
+        clauses = self.condition(asset, column, key, value)
+        for number, clause in enumerate(clauses):
+            if number and (asset.row_estimate or 0) > NORMALIZED_SCAN_ROWS:
+                break
+            if self._add(conn, asset, clause, "subject", via, subject_rows, order):
+                break
+
+    def run(self, subject: dict[str, str], report: LocateReport) -> None:
+        display = self.source.display
+        subject_rows: dict[str, TableHit] = {}
+        order: list[str] = []
+        try:
+            with self.source.engine.connect() as conn:
+                self._anchors(conn, subject, subject_rows, order, report)
+                self._follow(conn, subject_rows, order, report)
+                self._links(conn, subject_rows, report)
+                self._mentions(conn, subject, subject_rows, report)
+        except SQLAlchemyError as exc:
+            raise self.source.error(exc, "cannot locate the subject") from None
+        report.hits[:0] = [subject_rows[name] for name in order]
+        logger.debug("located in %s: %d tables", display, len(order))
+
+    def _add(self, conn: Connection, asset: AssetRecord, where: Any, role: str, via: str,
+             subject_rows: dict[str, TableHit], order: list[str]) -> bool:
+        keys_cols = self.graph.key_columns(asset)
+        table = self.graph.table(asset)
+        keys = [tuple(r) for r in conn.execute(sa.select(*[table.c[c] for c in keys_cols]).where(where))]
+        if not keys:
+            return False
+        name = asset.name.lower()
+        hit = subject_rows.get(name)
+        if hit is None:
+            hit = TableHit(self.source.display, self.source_name, asset.name, role, 0, [], keys_cols, [])
+            subject_rows[name] = hit
+            order.append(name)
+        known = set(hit.keys)
+        new = [k for k in dict.fromkeys(keys) if k not in known]
+        if via not in hit.via:
+            hit.via.append(via)
+        hit.keys.extend(new)
+        hit.rows = len(hit.keys)
+        return bool(new)
+
+    def _anchors(self, conn: Connection, subject: dict[str, str], subject_rows: dict[str, TableHit],
+                 order: list[str], report: LocateReport) -> None:
+        wanted = {_norm_name(k): (k, v) for k, v in subject.items()}
+        searched: set[tuple[str, str]] = set()
+        for ident in self.identities:
+            asset = self.graph.get(ident.asset)
+            match = wanted.get(_norm_name(ident.key))
+            if asset is None or match is None:
+                continue
+            key, value = match
+            searched.add((asset.name, ident.column))
+            self._advise(asset, ident.column, "identity column", report)
+            via = f"{asset.name}.{ident.column} ({ident.entity or 'identifier'})"
+            self._match(conn, asset, ident.column, key, value, via, subject_rows, order)
+        # Other keys (customer_id=...) match a column of that name, the primary key first.
+        for norm, (key, value) in wanted.items():
+            if norm in (_norm_name(k) for k in KEY_ENTITIES) or any(_norm_name(i.key) == norm for i in self.identities):
+                continue
+            columns = [(a, f["name"], f["primary_key"]) for a in self.graph.assets.values() for f in a.fields
+                       if _norm_name(f["name"]) == norm]
+            primary = [c for c in columns if c[2]]
+            for asset, column, _ in primary or columns:
+                if (asset.name, column) in searched:
+                    continue
+                via = f"{asset.name}.{column} (subject key {key})"
+                self._match(conn, asset, column, key, value, via, subject_rows, order)
+
+    def _identity_tables(self) -> set[str]:
+        return {i.asset.lower() for i in self.identities}
+
+    def _follow(self, conn: Connection, subject_rows: dict[str, TableHit], order: list[str],
+                report: LocateReport) -> None:
+        """Breadth-first down the references: rows pointing at the subject's rows."""
+        queue = list(order)
+        others = self._identity_tables()
+        while queue:
+            parent_name = queue.pop(0)
+            parent = self.graph.assets[parent_name]
+            parent_hit = subject_rows[parent_name]
+            for child, fk in self.graph.children(parent):
+                if child is parent or (child.name.lower() in others and child.name.lower() not in subject_rows):
+                    continue  # another person's record: reported by _links
+                ptable = self.graph.table(parent)
+                ctable = self.graph.table(child)
+                via = (f"{child.name}.{','.join(fk['columns'])} -> "
+                       f"{parent.name}.{','.join(fk['referred_columns'])}")
+                for clause in selection(self.graph.table(parent), parent_hit.key_columns, parent_hit.keys):
+                    inner = sa.select(*[ptable.c[c] for c in fk["referred_columns"]]).where(clause)
+                    if len(fk["columns"]) == 1:
+                        where = ctable.c[fk["columns"][0]].in_(inner)
+                    else:
+                        where = sa.tuple_(*[ctable.c[c] for c in fk["columns"]]).in_(inner)
+                    self._advise(child, fk["columns"][0], "foreign key followed", report)
+                    added = self._add(conn, child, where, "related", via, subject_rows, order)
+                    if added and child.name.lower() not in queue:
+                        queue.append(child.name.lower())
+
+    def _links(self, conn: Connection, subject_rows: dict[str, TableHit], report: LocateReport) -> None:
+        """Records the subject's rows point to, and others' records that point at them: counted only."""
+        links: list[TableHit] = []
+        for name, hit in list(subject_rows.items()):
+            asset = self.graph.assets[name]
+            table = self.graph.table(asset)
+            for fk in asset.foreign_keys:
+                target = self.graph.get(fk["referred_table"])
+                if target is None or target.name.lower() in subject_rows:
+                    continue
+                cols = [table.c[c] for c in fk["columns"]]
+                count = 0
+                for clause in selection(self.graph.table(asset), hit.key_columns, hit.keys):
+                    query = sa.select(*cols).where(clause, *[c.is_not(None) for c in cols]).distinct()
+                    count += len(conn.execute(query).all())
+                if count:
+                    links.append(TableHit(self.source.display, self.source_name, target.name, "link", count,
+                                          [f"{asset.name}.{','.join(fk['columns'])} -> {target.name}"]))
+            for child, fk in self.graph.children(asset):
+                if child.name.lower() in subject_rows:
+                    continue
+                ptable, ctable = self.graph.table(asset), self.graph.table(child)
+                count = 0
+                for clause in selection(self.graph.table(asset), hit.key_columns, hit.keys):
+                    inner = sa.select(*[ptable.c[c] for c in fk["referred_columns"]]).where(clause)
+                    where = (ctable.c[fk["columns"][0]].in_(inner) if len(fk["columns"]) == 1
+                             else sa.tuple_(*[ctable.c[c] for c in fk["columns"]]).in_(inner))
+                    query = sa.select(sa.func.count()).select_from(ctable).where(where)
+                    count += int(conn.execute(query).scalar() or 0)
+                if count:
+                    links.append(TableHit(self.source.display, self.source_name, child.name, "link", count,
+                                          [f"{child.name}.{','.join(fk['columns'])} -> {asset.name} (another record)"]))
+        report.hits.extend(links)
+
+    def _mentions(self, conn: Connection, subject: dict[str, str], subject_rows: dict[str, TableHit],
+                  report: LocateReport) -> None:
+        """Long free-text columns that contain an identifier (e-mail or phone spellings)."""
+        needles: set[str] = set()
+        if "email" in subject:
+            needles.add(normalize_email(subject["email"]))
+        if "phone" in subject:
+            spellings, _ = phone_forms(subject["phone"], self.region)
+            needles |= {s for s in spellings if len(re.sub(r"\D", "", s)) >= 6}
+        if not needles:
+            return
+        identity_cols = {(i.asset.lower(), i.column.lower()) for i in self.identities}
+        for asset in self.graph.assets.values():
+            table = self.graph.table(asset)
+            for fld in asset.fields:
+                if fld["kind"] != "text" or (asset.name.lower(), fld["name"].lower()) in identity_cols:
+                    continue
+                length = _LENGTH.search(fld["sql_type"] or "")
+                if length is not None and int(length.group(1)) < FREE_TEXT_LENGTH:
+                    continue
+                col = sa.func.lower(table.c[fld["name"]])
+                where = sa.or_(*[col.like(_like_pattern(n.lower()), escape="\\") for n in sorted(needles)])
+                count = int(conn.execute(sa.select(sa.func.count()).select_from(table).where(where)).scalar() or 0)
+                if count:
+                    report.hits.append(TableHit(self.source.display, self.source_name, asset.name, "mention", count,
+                                                [f"{asset.name}.{fld['name']} (free text)"]))
+
+    def _advise(self, asset: AssetRecord, column: str, why: str, report: LocateReport) -> None:
+        if indexed(asset, column) or (asset.row_estimate or 0) < ADVICE_ROWS:
+            return
+        if any(a.asset == asset.name and a.column == column for a in report.advice):
+            return
+        _, dot, bare = asset.name.rpartition(".")
+        name = re.sub(r"\W", "_", f"ix_{bare if dot else asset.name}_{column}").lower()
+        report.advice.append(Advice(
+            self.source.display, asset.name, column, asset.row_estimate,
+            f"CREATE INDEX {name} ON {asset.name} ({column})",
+            f"{why} without an index: every lookup scans about {asset.row_estimate} rows",
+        ))
+
+
+def locate(
+    workspace: Workspace, subject: dict[str, str], *, policy: Policy | None = None,
+    inventory: Inventory | None = None, region: str | None = None,
+) -> LocateReport:
+    """Locate ``subject`` in every database source of the workspace that has been scanned."""
+    from govkit.policy.loader import active_policy
+    from govkit.sources.database import redact
+
+    started = time.perf_counter()
+    policy = policy or active_policy(workspace.root)
+    resolver = Resolver(policy)
+    own_inventory = inventory is None
+    inv = inventory or Inventory(workspace.inventory_path)
+    report = LocateReport(sorted(subject))
+    try:
+        for name, config in sorted(workspace.sources.items()):
+            if config.kind != "database":
+                from govkit.actions.dsr.files import file_root, locate_files
+
+                display = str(file_root(config))
+                files = [a for a in inv.assets(display) if a.kind == "file"] or [
+                    a for a in inv.assets(name) if a.kind == "file"]
+                if not files:
+                    report.skipped.append({"source": name, "reason": "not scanned yet: run 'govkit scan'"})
+                    continue
+                locate_files(config, files[0].source, files, subject, report, region)
+                continue
+            url = config.resolved_url()
+            display = redact(url)
+            assets = inv.assets(display)
+            if not assets:
+                report.skipped.append({"source": name, "reason": "not scanned yet: run 'govkit scan'"})
+                continue
+            identities = identity_fields(inv, resolver, display)
+            with DatabaseSource(url) as source:
+                Locator(source, assets, identities, name, region=region).run(subject, report)
+    finally:
+        if own_inventory:
+            inv.close()
+    order = {"subject": 0, "related": 1, "link": 2, "mention": 3}
+    report.hits.sort(key=lambda h: (h.source, order[h.role]))
+    report.elapsed_s = time.perf_counter() - started
+    return report

@@ -1,0 +1,220 @@
+"""``govkit dsr``: data subject requests (register, locate, export, erase, prove).
+
+Every subcommand takes ``--format table|json`` so a ticketing system can drive it; the
+subject's identifiers are never printed except by ``dsr show --reveal``.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import click
+
+from govkit.actions import dsr
+from govkit.cli import AppContext
+from govkit.cli.options import emit, output_options, to_json, to_table
+from govkit.errors import UsageError
+
+PASSPHRASE_ENV = "GOVKIT_DSR_PASSPHRASE"
+
+
+@click.group("dsr", short_help="Data subject requests: register, locate, export, erase.")
+def dsr_group() -> None:
+    """Data subject requests under GDPR (art. 15, 17, 20), CCPA and PIPL.
+
+    \b
+      govkit dsr new --type access --subject email=a@example.com   register; prints id and due date
+      govkit dsr list                    open requests, overdue first
+      govkit dsr show ID                 the request's timeline
+      govkit dsr locate ID               where the subject's data is (tables and counts, no values)
+      govkit dsr export ID --to DIR      the access/portability package (HTML, JSON, CSV, manifest)
+      govkit dsr erase ID [--apply]      the erasure plan; --apply executes it and writes a certificate
+
+    Identifiers are stored encrypted in .govkit/dsr.db and are only shown by 'dsr show --reveal'.
+    Every step is written to the audit log.
+    """
+
+
+@dsr_group.command("new")
+@click.option("--type", "type_", required=True, type=click.Choice(dsr.REQUEST_TYPES), help="Kind of request.")
+@click.option("--subject", required=True,
+              help="Identifiers, e.g. email=a@example.com,phone=+55 12 3923-5555,customer_id=3 (stored encrypted).")
+@click.option("--regime", type=click.Choice(dsr.REGIMES), default="gdpr", show_default=True,
+              help="Law the request is made under; sets the deadline from the policy's dsr.deadlines.")
+@click.option("--received", type=click.DateTime(["%Y-%m-%d"]), help="Date received (default: today).")
+@output_options("table", "json")
+@click.pass_obj
+def new_command(app: AppContext, type_: str, subject: str, regime: str, received: object, fmt: str,
+                output: Path | None) -> None:
+    """Register a request; prints its id and due date."""
+    when: date | None = received.date() if received is not None else None  # type: ignore[attr-defined]
+    request = dsr.new_request(app.workspace(), type_, dsr.parse_subject(subject), regime=regime, received=when)
+    if fmt == "json":
+        emit(to_json(request.to_dict()), output)
+    else:
+        emit(f"{request.id}  {request.type} ({request.regime}), due {request.due} ({request.deadline})\n", output)
+
+
+@dsr_group.command("list")
+@output_options("table", "json")
+@click.pass_obj
+def list_command(app: AppContext, fmt: str, output: Path | None) -> None:
+    """All requests: open ones first, overdue before the rest, then by due date."""
+    registry = dsr.Registry(app.workspace().state_dir)
+    try:
+        requests = registry.list()
+    finally:
+        registry.close()
+    if fmt == "json":
+        emit(to_json({"requests": [r.to_dict() for r in requests]}), output)
+        return
+    if not requests:
+        emit("No requests yet ('govkit dsr new' registers one).\n", output)
+        return
+    rows = [(r.id, r.type, r.regime, r.status, r.received, r.due, "OVERDUE" if r.overdue() else "") for r in requests]
+    emit(to_table(["id", "type", "regime", "status", "received", "due", ""], rows, title="Data subject requests"),
+         output)
+
+
+@dsr_group.command("show")
+@click.argument("request_id")
+@click.option("--reveal", is_flag=True, help="Also print the subject's identifiers (personal data!).")
+@output_options("table", "json")
+@click.pass_obj
+def show_command(app: AppContext, request_id: str, reveal: bool, fmt: str, output: Path | None) -> None:
+    """A request and the timeline of every step taken. Identifiers only with --reveal."""
+    registry = dsr.Registry(app.workspace().state_dir)
+    try:
+        request = registry.get(request_id, reveal=reveal)
+    finally:
+        registry.close()
+    if fmt == "json":
+        emit(to_json(request.to_dict(reveal=reveal)), output)
+        return
+    head = (f"{request.id}: {request.type} under {request.regime.upper()}, status {request.status}; received "
+            f"{request.received}, due {request.due} ({request.deadline}){' OVERDUE' if request.overdue() else ''}\n"
+            f"identifiers: {', '.join(request.subject_keys)}\n")
+    if reveal and request.subject:
+        head += "".join(f"  {k} = {v}\n" for k, v in request.subject.items())
+    rows = [(e.at, e.step, e.audit_seq or "", _short(e.detail)) for e in request.events]
+    emit(head + to_table(["at", "step", "audit #", "detail"], rows, title="Timeline"), output)
+
+
+def _short(detail: dict[str, object]) -> str:
+    return "; ".join(f"{k}: {v}" for k, v in detail.items() if k != "files")
+
+
+@dsr_group.command("locate")
+@click.argument("request_id")
+@output_options("table", "json")
+@click.pass_obj
+def locate_command(app: AppContext, request_id: str, fmt: str, output: Path | None) -> None:
+    """Where the subject's data is: tables and row counts, links and mentions; never values."""
+    report = dsr.locate_request(app.workspace(), request_id)
+    if fmt == "json":
+        emit(to_json({"request_id": request_id, **report.to_dict()}), output)
+        return
+    rows = [(h.source_name or h.source, h.asset, h.role, h.rows, "; ".join(h.via)) for h in report.hits]
+    text = (to_table(["source", "table", "role", "rows", "via"], rows, title=f"Data of {request_id}") if rows
+            else f"No data found for {request_id}.\n")
+    for advice in report.advice:
+        text += f"advice: {advice.reason}; {advice.statement}\n"
+    for skipped in report.skipped:
+        text += f"skipped {skipped['source']}: {skipped['reason']}\n"
+    emit(text, output)
+
+
+def _passphrase(env: str | None) -> str:
+    name = env or PASSPHRASE_ENV
+    if name in os.environ:
+        if not os.environ[name]:
+            raise UsageError(f"{name} is set but empty")
+        return os.environ[name]
+    if env:
+        raise UsageError(f"environment variable {env} is not set")
+    return str(click.prompt("Passphrase", hide_input=True, confirmation_prompt=True, err=True))
+
+
+@dsr_group.command("export")
+@click.argument("request_id")
+@click.option("--to", "target", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="New (or empty) folder for the package.")
+@click.option("--encrypt", is_flag=True,
+              help=f"Pack and encrypt into one file (scrypt + AES-GCM); passphrase from ${PASSPHRASE_ENV} or a prompt.")
+@click.option("--passphrase-env", metavar="VAR", help="Read the passphrase from this environment variable.")
+@output_options("table", "json")
+@click.pass_obj
+def export_command(app: AppContext, request_id: str, target: Path, encrypt: bool, passphrase_env: str | None,
+                   fmt: str, output: Path | None) -> None:
+    """Write the access/portability package: report.html, data.json, csv/, manifest.json.
+
+    The package holds the subject's personal data in clear unless --encrypt is given.
+    """
+    passphrase = _passphrase(passphrase_env) if encrypt else None
+    result = dsr.export_request(app.workspace(), request_id, target, passphrase=passphrase)
+    if fmt == "json":
+        emit(to_json(result.to_dict()), output)
+    else:
+        where = result.encrypted or result.directory
+        emit(f"wrote {where}: {result.rows} row(s) from {result.tables} table(s), {len(result.files)} file(s)\n",
+             output)
+
+
+@dsr_group.command("decrypt")
+@click.argument("package", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--to", "target", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to unpack the package into.")
+@click.option("--passphrase-env", metavar="VAR", help="Read the passphrase from this environment variable.")
+@output_options("table", "json")
+def decrypt_command(package: Path, target: Path, passphrase_env: str | None, fmt: str, output: Path | None) -> None:
+    """Open an encrypted package (made by 'dsr export --encrypt') into a folder and check its manifest."""
+    name = passphrase_env or PASSPHRASE_ENV
+    passphrase = os.environ.get(name) or str(click.prompt("Passphrase", hide_input=True, err=True))
+    files = dsr.decrypt_package(package, passphrase, target)
+    damaged = dsr.verify_manifest(target)
+    if fmt == "json":
+        emit(to_json({"to": str(target), "files": files, "manifest_ok": not damaged, "damaged": damaged}), output)
+    else:
+        emit(f"opened {len(files)} file(s) into {target}; manifest {'OK' if not damaged else 'MISMATCH'}\n", output)
+    if damaged:
+        raise UsageError(f"checksums do not match the manifest: {', '.join(damaged)}")
+
+
+@dsr_group.command("erase")
+@click.argument("request_id")
+@click.option("--apply", is_flag=True, help="Execute the plan (default: only show it).")
+@click.option("--certificate-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write the certificate (default: .govkit/dsr/ID/).")
+@output_options("table", "json")
+@click.pass_obj
+def erase_command(app: AppContext, request_id: str, apply: bool, certificate_dir: Path | None, fmt: str,
+                  output: Path | None) -> None:
+    """Plan the erasure per table (delete, anonymize, retain with legal basis); --apply carries it out.
+
+    With --apply: one transaction per database in foreign-key-safe order; refused if a legal
+    hold covers the subject; then the subject is located again and a certificate written.
+    """
+    result = dsr.erase_request(app.workspace(), request_id, apply=apply, certificate_dir=certificate_dir)
+    if fmt == "json":
+        emit(to_json(result.to_dict()), output)
+        return
+    rows = [(s.source_name or s.source, s.asset, s.action, s.rows, "" if s.done is None else s.done,
+             s.legal_basis or s.note or s.why) for s in result.plan.steps]
+    text = to_table(["source", "table", "action", "rows", "done", "why"], rows,
+                    title=f"Erasure {'done' if result.applied else 'plan'} for {request_id}") if rows else (
+        f"Nothing to erase for {request_id}.\n")
+    for hold in result.plan.holds:
+        text += f"legal hold {hold.hold} on {hold.asset}: {hold.reason or ''}\n"
+    if result.verification is not None:
+        text += f"verification: {'passed' if result.verification['passed'] else 'FAILED'}\n"
+    if result.certificate:
+        text += f"certificate: {result.certificate['html']} and {result.certificate['json']}\n"
+    if not apply:
+        text += "This is the plan; run again with --apply to execute it.\n"
+    emit(text, output)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(dsr_group)

@@ -1,0 +1,42 @@
+"""Workspaces over Chinook, scanned pattern-only (no spaCy model: e-mail and phone patterns
+are all DSR needs, and the tests stay fast)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from govkit.scan import scan
+from govkit.workspace import Workspace, load_workspace
+
+SUBJECT = "luisg@embraer.com.br"
+
+
+def make_workspace(folder: Path, url: str, policy: str | None = None) -> Workspace:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "govkit.toml").write_text(
+        f'[detection]\nmodel = "none"\nsample_size = 200\n\n[sources.chinook]\nurl = {json.dumps(url)}\n',
+        encoding="utf-8",
+    )
+    if policy is not None:
+        (folder / "policies").mkdir(exist_ok=True)
+        (folder / "policies" / "chinook.yaml").write_text(policy, encoding="utf-8")
+    workspace = load_workspace(folder, search=False)
+    scan(workspace)
+    return workspace
+
+
+@pytest.fixture
+def sqlite_workspace(tmp_path: Path, chinook_sqlite: Path) -> Workspace:
+    return make_workspace(tmp_path / "ws", f"sqlite:///{chinook_sqlite}")
+
+
+@pytest.fixture
+def workspace_factory(tmp_path: Path) -> Callable[..., Workspace]:
+    def make(url: str, policy: str | None = None, name: str = "ws") -> Workspace:
+        return make_workspace(tmp_path / name, url, policy)
+
+    return make
