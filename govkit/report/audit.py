@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +141,65 @@ class PendingView:
 
 
 @dataclass(slots=True)
+class DsrView:
+    """Data subject requests from the workspace's registry: counts and ids, never subjects."""
+
+    status: str
+    message: str
+    policy: dict[str, Any]
+    counts: dict[str, int]
+    median_days_to_close: float | None
+    by_type: dict[str, int]
+    open_requests: list[dict[str, Any]]
+
+
+def dsr_view(state_dir: Path, policy: Policy, today: date | None = None) -> DsrView | None:
+    """Statistics of the DSR registry (``.govkit/dsr.db``), or None when there is none.
+
+    Days to close run from the day a request was received to its last recorded step, for
+    requests that are done; open requests are listed overdue first, by id only.
+    """
+    from statistics import median
+
+    from govkit.actions.dsr.registry import DB_FILE, Registry
+
+    if not (state_dir / DB_FILE).exists():
+        return None
+    registry = Registry(state_dir)
+    try:
+        # list() leaves timelines out; closed requests need theirs for the time to close.
+        requests = [registry.get(r.id) if r.status == "done" else r for r in registry.list()]
+    finally:
+        registry.close()
+    today = today or date.today()
+    closed = [r for r in requests if r.status in ("done", "refused")]
+    open_ = [r for r in requests if r.status not in ("done", "refused")]
+    durations = [
+        (max(e.at for e in r.events).date() - r.received).days for r in closed if r.status == "done" and r.events
+    ]
+    open_.sort(key=lambda r: (not r.overdue(today), r.due))
+    counts = {
+        "total": len(requests), "open": len(open_), "overdue": sum(1 for r in open_ if r.overdue(today)),
+        "done": sum(1 for r in closed if r.status == "done"),
+        "refused": sum(1 for r in closed if r.status == "refused"),
+    }
+    return DsrView(
+        status="recorded",
+        message=f"{counts['total']} requests recorded: {counts['open']} open ({counts['overdue']} overdue), "
+        f"{counts['done']} done, {counts['refused']} refused.",
+        policy={"deadlines": {name: period.human() for name, period in policy.doc.dsr.deadlines.items()}},
+        counts=counts,
+        median_days_to_close=float(median(durations)) if durations else None,
+        by_type=dict(Counter(r.type for r in requests).most_common()),
+        open_requests=[
+            {"id": r.id, "type": r.type, "regime": r.regime, "received": r.received.isoformat(),
+             "due": r.due.isoformat(), "status": r.status, "overdue": r.overdue(today)}
+            for r in open_
+        ],
+    )
+
+
+@dataclass(slots=True)
 class AuditView:
     generated_at: str
     govkit_version: str
@@ -159,7 +218,7 @@ class AuditView:
     retention: list[RetentionView]
     integrity: IntegrityView
     access_review: PendingView
-    dsr: PendingView
+    dsr: PendingView | DsrView
     history: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -363,8 +422,10 @@ def audit_view(workspace: Workspace, policy: Policy | None = None, *, now: datet
     try:
         with DatabaseCounter(workspace) as counter:
             evaluation = evaluate(inventory.rows(), inventory.assets(), policy, count_expired=counter, now=now)
-        return build_audit_view(inventory, policy, evaluation, check_integrity(workspace.state_dir),
+        view = build_audit_view(inventory, policy, evaluation, check_integrity(workspace.state_dir),
                                 workspace_root=workspace.root, baseline=baseline)
+        view.dsr = dsr_view(workspace.state_dir, policy, now.date() if now else None) or view.dsr
+        return view
     finally:
         inventory.close()
 
