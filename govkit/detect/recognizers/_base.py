@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from presidio_analyzer import EntityRecognizer, PatternRecognizer, RecognizerResult
+from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
 
 if TYPE_CHECKING:
     from presidio_analyzer.nlp_engine import NlpArtifacts
@@ -38,10 +38,32 @@ class CharContextPatternRecognizer(PatternRecognizer):
     Matching is a case-insensitive substring test, like Presidio's default mode.
     """
 
+    #: Set by each subclass: its entity, patterns and context words.
+    ENTITY: ClassVar[str]
+    PATTERNS: ClassVar[list[Pattern]]
+    CONTEXT: ClassVar[list[str]]
+
     #: How many characters before a match (on the same line) are searched for context.
     CONTEXT_WINDOW_CHARS: ClassVar[int] = 30
     CONTEXT_SIMILARITY_FACTOR: ClassVar[float] = 0.35
     MIN_SCORE_WITH_CONTEXT_SIMILARITY: ClassVar[float] = 0.4
+
+    def __init__(
+        self,
+        patterns: list[Pattern] | None = None,
+        context: list[str] | None = None,
+        supported_language: str = "en",
+        supported_entity: str | None = None,
+        name: str | None = None,
+    ) -> None:
+        """The class's own entity, patterns and context unless overridden (as Presidio's do)."""
+        super().__init__(
+            supported_entity=supported_entity or self.ENTITY,
+            patterns=patterns if patterns else list(self.PATTERNS),
+            context=context if context else list(self.CONTEXT),
+            supported_language=supported_language,
+            name=name,  # type: ignore[arg-type]  # Presidio annotates `name: str = None`
+        )
 
     def analyze(
         self,

@@ -96,19 +96,13 @@ class CnBankCardRecognizer(CharContextPatternRecognizer):
         patterns: list[Pattern] | None = None,
         context: list[str] | None = None,
         supported_language: str = "en",
-        supported_entity: str = "CN_BANK_CARD",
+        supported_entity: str | None = None,
         name: str | None = None,
         defer_to_credit_card: bool = True,
     ) -> None:
         self.defer_to_credit_card = defer_to_credit_card
         self._credit_card = CreditCardRecognizer(supported_language=supported_language)
-        super().__init__(
-            supported_entity=supported_entity,
-            patterns=patterns if patterns else list(self.PATTERNS),
-            context=context if context else list(self.CONTEXT),
-            supported_language=supported_language,
-            name=name,  # type: ignore[arg-type]  # Presidio annotates `name: str = None`
-        )
+        super().__init__(patterns, context, supported_language, supported_entity, name)
 
     def validate_result(self, pattern_text: str) -> bool:
         """Luhn-valid with an accepted prefix/length -> max score; otherwise dropped."""

@@ -75,21 +75,6 @@ class CnPhoneNumberRecognizer(CharContextPatternRecognizer):
         "shouji",
     ]
 
-    def __init__(
-        self,
-        patterns: list[Pattern] | None = None,
-        context: list[str] | None = None,
-        supported_language: str = "en",
-        supported_entity: str = "CN_PHONE_NUMBER",
-        name: str | None = None,
-    ) -> None:
-        super().__init__(
-            supported_entity=supported_entity,
-            patterns=patterns if patterns else list(self.PATTERNS),
-            context=context if context else list(self.CONTEXT),
-            supported_language=supported_language,
-            name=name,  # type: ignore[arg-type]  # Presidio annotates `name: str = None`
-        )
 
     def invalidate_result(self, pattern_text: str) -> bool:
         """Drop candidates phonenumbers does not accept as CN mobile numbers.

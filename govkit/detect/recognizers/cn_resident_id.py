@@ -102,21 +102,6 @@ class CnResidentIdRecognizer(CharContextPatternRecognizer):
         "id no",
     ]
 
-    def __init__(
-        self,
-        patterns: list[Pattern] | None = None,
-        context: list[str] | None = None,
-        supported_language: str = "en",
-        supported_entity: str = "CN_RESIDENT_ID",
-        name: str | None = None,
-    ) -> None:
-        super().__init__(
-            supported_entity=supported_entity,
-            patterns=patterns if patterns else list(self.PATTERNS),
-            context=context if context else list(self.CONTEXT),
-            supported_language=supported_language,
-            name=name,  # type: ignore[arg-type]  # Presidio annotates `name: str = None`
-        )
 
     def validate_result(self, pattern_text: str) -> bool | None:
         """18 characters: the full check decides (valid -> max score, else dropped).

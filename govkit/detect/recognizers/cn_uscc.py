@@ -57,21 +57,6 @@ class CnUsccRecognizer(CharContextPatternRecognizer):
         "tax id",
     ]
 
-    def __init__(
-        self,
-        patterns: list[Pattern] | None = None,
-        context: list[str] | None = None,
-        supported_language: str = "en",
-        supported_entity: str = "CN_USCC",
-        name: str | None = None,
-    ) -> None:
-        super().__init__(
-            supported_entity=supported_entity,
-            patterns=patterns if patterns else list(self.PATTERNS),
-            context=context if context else list(self.CONTEXT),
-            supported_language=supported_language,
-            name=name,  # type: ignore[arg-type]  # Presidio annotates `name: str = None`
-        )
 
     def validate_result(self, pattern_text: str) -> bool | None:
         """Check character decides; all-digit codes get no score jump (None = keep score)."""
