@@ -657,14 +657,29 @@ def _version_like(texts: Counter[str], column: str) -> str | None:
     large = sum(1 for q in numeric if max(q) >= 32) / len(numeric)
     if large < 0.2:
         return "dotted numbers never exceed 31: version strings, not IP addresses"
-    if re.search(r"version|release|build|\bver\b", column, re.IGNORECASE):
+    if re.search(r"version|release|build|\bver\b|版本", column, re.IGNORECASE):
         return "the column is named as a version"
     return None
+
+
+_BARE_DOMAIN = re.compile(r"^(?:[a-z0-9-]+\.)+[a-z]{2,}$", re.IGNORECASE)
+
+
+def _bare_domains(texts: Counter[str], column: str) -> str | None:
+    """A column of bare domain names (``example.com``) names organisations, not people.
+
+    A URL identifies a person when it points at their page (``/users/jane``); a domain
+    alone, as in an ``email_domain`` column, does not.
+    """
+    total = sum(texts.values())
+    bare = sum(c for v, c in texts.items() if _BARE_DOMAIN.match(v.strip()))
+    return "the values are bare domain names, which identify organisations" if total and bare / total >= 0.9 else None
 
 
 #: Column-level plausibility checks, by entity: a reason to reject a pattern verdict, or None.
 _COLUMN_CHECKS: dict[str, Callable[[Counter[str], str], str | None]] = {
     "IP_ADDRESS": _version_like,
+    "URL": _bare_domains,
 }
 
 

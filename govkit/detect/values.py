@@ -32,6 +32,9 @@ _PHONE_SHAPE = re.compile(r"^\+?[\d\s().\-/]{6,24}(?:\s*(?:x|ext\.?|#)\s*\d{1,6}
 _NOT_PHONE = re.compile(
     r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|^\d{1,2}[-/.]\d{1,2}[-/.]\d{4}$"  # dates
     r"|^\d{1,3}(?:\.\d{1,3}){3}$"  # IPv4 addresses and dotted versions
+    r"|^\d{3}-\d{2}-\d{4}$"  # US social security numbers
+    r"|^\d{5}-\d{3}$"  # Brazilian postcodes (CEP)
+    r"|^\d{13,}$"  # long bare digit runs: EAN-13 barcodes, account numbers
 )
 
 # Regions in the order they are tried for numbers without a country code. The answer

@@ -48,3 +48,22 @@ def test_random_card_like_numbers_are_not_a_sparse_leak(engine: DetectionEngine)
     values = [f"4{i:015d}" for i in range(3_000_000_000, 3_000_000_500)]
     verdict = ColumnClassifier(engine).classify(ColumnSample("orders", "ref_no", "text", values))
     assert not verdict.entities, verdict.reason
+
+
+@pytest.mark.parametrize("value", ["123-45-6789", "01310-100", "4006381333931"])
+def test_identifiers_shaped_like_phone_numbers_are_not_phones(value: str) -> None:
+    """US SSNs, Brazilian postcodes and EAN-13 barcodes each pass as a phone in some region."""
+    assert phone_score(value) is None
+
+
+def test_bare_domains_are_not_personal_urls(engine: DetectionEngine) -> None:
+    values = [f"shop{i}.example.com" for i in range(200)]
+    verdict = ColumnClassifier(engine).classify(ColumnSample("customers", "email_domain", "text", values))
+    assert not verdict.entities
+    assert verdict.rule == "implausible values"
+
+
+def test_versions_under_a_chinese_column_name_are_not_ips(engine: DetectionEngine) -> None:
+    values = [f"{1 + i % 3}.{i % 40}.{i % 120}.{i % 250}" for i in range(200)]
+    verdict = ColumnClassifier(engine).classify(ColumnSample("订单", "版本号", "text", values))
+    assert not verdict.entities
