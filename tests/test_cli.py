@@ -159,7 +159,7 @@ def test_scan_table_to_output_file(session: Session) -> None:
     text = session.table_file.read_text(encoding="utf-8")
     assert "Personal data found" in text
     assert re.search(r"Customer\s*│\s*Email\s*│\s*EMAIL_ADDRESS", text)
-    assert "personal fields in 11 assets" in text
+    assert "personal fields; 11 assets scanned" in text
 
 
 def test_scan_bad_url_is_one_line_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -83,3 +83,55 @@ def test_rejected_pattern_evidence_is_the_stated_rule(engine: DetectionEngine) -
 def test_mysql_scans_only_the_database_in_the_url(engine: object, chinook_mysql: str) -> None:
     report = scan(None, [chinook_mysql], ScanOptions(include=["Customer", "Genre"]))
     assert {f.asset for f in report.findings} == {"Customer"}
+
+
+def test_json_path_fields_can_be_explained_and_labelled(engine: object, tmp_path: Path) -> None:
+    """`explain 'events.jsonl.$.user.email'` used to split at the last dot and find nothing."""
+    import json
+
+    from click.testing import CliRunner
+
+    from govkit.cli import main
+
+    root = tmp_path / "ws"
+    (root / "logs").mkdir(parents=True)
+    with (root / "logs" / "events.jsonl").open("w", encoding="utf-8") as handle:
+        for i in range(120):
+            handle.write(json.dumps({"user": {"email": f"user{i}@example.org"}, "n": i}) + "\n")
+    (root / "govkit.toml").write_text('[sources.logs]\npath = "logs"\n', encoding="utf-8")
+    scan(load_workspace(root, search=False), options=ScanOptions(jobs=1))
+    runner = CliRunner()
+    explained = runner.invoke(main, ["--workspace", str(root), "explain", "events.jsonl.$.user.email"])
+    assert explained.exit_code == 0, explained.output
+    assert "EMAIL_ADDRESS" in explained.stdout
+    labelled = runner.invoke(main, ["--workspace", str(root), "label", "events.jsonl.$.user.email", "--not-pii"])
+    assert labelled.exit_code == 0, labelled.output
+    rows = Inventory(root / ".govkit" / "inventory.db").rows()
+    assert ("events.jsonl", "$.user.email") not in {(r.asset, r.field) for r in rows}
+
+
+def test_anonymized_copy_of_one_table_and_of_everything(engine: object, tmp_path: Path) -> None:
+    """A table with references to tables left out, and DATETIME columns generalized to text."""
+    from click.testing import CliRunner
+
+    from govkit.cli import main
+
+    root = _chinook_workspace(tmp_path)
+    scan(load_workspace(root, search=False))
+    runner = CliRunner()
+    one = runner.invoke(main, ["--workspace", str(root), "anonymize", "chinook", "--table", "Customer",
+                               "--to", f"sqlite:///{tmp_path / 'one.db'}"])
+    assert one.exit_code == 0, one.output
+    everything = runner.invoke(main, ["--workspace", str(root), "anonymize", "chinook",
+                                      "--to", f"sqlite:///{tmp_path / 'all.db'}"])
+    assert everything.exit_code == 0, everything.output
+    with sqlite3.connect(tmp_path / "all.db") as conn:
+        joined = conn.execute(
+            "SELECT COUNT(*) FROM InvoiceLine JOIN Invoice USING (InvoiceId) JOIN Customer USING (CustomerId)"
+            " JOIN Employee ON Customer.SupportRepId = Employee.EmployeeId"
+        ).fetchone()[0]
+        emails = {r[0] for r in conn.execute("SELECT Email FROM Customer")}
+    assert joined == 2240
+    assert "luisg@embraer.com.br" not in emails
+    with sqlite3.connect(tmp_path / "one.db") as conn:
+        assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")] == ["Customer"]

@@ -379,6 +379,31 @@ class Inventory:
                 detail=dict(verdict.detail) if verdict else {}, label=label,
             )
 
+    def split_address(self, address: str, source: str | None = None) -> tuple[str, str]:
+        """``ASSET.FIELD`` -> (asset, field) as the inventory knows them.
+
+        Both halves may contain dots (``public.customer.email``, ``events.jsonl.$.user.email``),
+        so every split point is tried against the inventory; the last dot wins when none
+        matches (the error then names what was looked for).
+        """
+        candidates = [(address[:i], address[i + 1 :]) for i, ch in enumerate(address) if ch == "."]
+        candidates = [(a, f) for a, f in candidates if a and f]
+        if not candidates:
+            raise UsageError(f"expected TABLE.COLUMN (or FILE.FIELD), got {address!r}")
+        with self.session() as s:
+            query = (
+                sa.select(m.Asset.name, m.Field.name, m.Source.display, m.Source.name)
+                .join(m.Field, m.Field.asset_id == m.Asset.id)
+                .join(m.Source, m.Asset.source_id == m.Source.id)
+            )
+            known = {
+                (a.lower(), f.lower())
+                for a, f, display, name in s.execute(query).all()
+                if source is None or source in (display, name)
+            }
+        found = [(a, f) for a, f in candidates if (a.lower(), f.lower()) in known]
+        return found[0] if found else candidates[-1]
+
     def resolve_field(self, asset: str, field_name: str, source: str | None = None) -> tuple[str, str, str]:
         """(source display, asset, field) with the inventory's spelling of the names."""
         record = self.field_record(asset, field_name, source)

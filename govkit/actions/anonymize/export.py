@@ -301,7 +301,10 @@ def copy_database(
         out_meta = sa.MetaData()
         transformers: dict[str, Transformer] = {}
         by_name = {t.name: t for t in tables}
-        for table in metadata.sorted_tables:
+        # reflect() also brings in tables the selected ones reference; only the selected
+        # ones are copied, and references to the others are not recreated.
+        selected = [t for t in metadata.sorted_tables if t.name in by_name]
+        for table in selected:
             info = by_name[table.name]
             plans = plan.for_asset(info.qualified)
             transformers[table.name] = Transformer([c.name for c in info.columns], plans, context)
@@ -314,8 +317,9 @@ def copy_database(
                     continue
                 column_type = _portable(column.type)
                 chosen = plans.get(column.name.lower())
-                if chosen is not None and chosen.operator != "keep" and column.name not in key_columns \
-                        and isinstance(column_type, sa.String):
+                # A transformed value may change type (a birth date generalized to "1962", a
+                # number to a range) or outgrow its declared length: store it as TEXT.
+                if chosen is not None and chosen.operator != "keep" and column.name not in key_columns:
                     column_type = sa.Text()
                 new_columns.append(sa.Column(column.name, column_type, primary_key=column.primary_key,
                                              nullable=column.nullable, autoincrement=False))
@@ -324,6 +328,7 @@ def copy_database(
                 sa.ForeignKeyConstraint([e.parent.name for e in fk.elements],
                                         [f"{fk.referred_table.name}.{e.column.name}" for e in fk.elements])
                 for fk in table.foreign_key_constraints
+                if fk.referred_table.name in by_name
             ]
             constraints += [
                 sa.UniqueConstraint(*[c.name for c in uc.columns]) for uc in table.constraints
@@ -335,7 +340,7 @@ def copy_database(
                 if names and set(names) <= kept:
                     sa.Index(index.name, *[out_table.c[n] for n in names], unique=bool(index.unique))
         out_meta.create_all(target)
-        for table in metadata.sorted_tables:
+        for table in selected:
             info = by_name[table.name]
             transform = transformers[table.name]
             out_table = out_meta.tables[table.name]

@@ -33,8 +33,9 @@ def explain_command(app: AppContext, address: str, source: str | None, fmt: str,
     (masked), and the rule that decided, as recorded by the newest scan; and a human
     label, if one overrides the detector.
     """
-    asset, field = split_field(address)
-    record = Inventory(app.workspace().inventory_path).field_record(asset, field, source)
+    inventory = Inventory(app.workspace().inventory_path)
+    asset, field = inventory.split_address(address, source)
+    record = inventory.field_record(asset, field, source)
     emit(to_json(explanation(record)) if fmt == "json" else render(record), output)
 
 

@@ -6,7 +6,6 @@ import click
 
 from govkit.audit import audit_action
 from govkit.cli import AppContext
-from govkit.cli.commands.explain import split_field
 from govkit.detect.entities import known_entities
 from govkit.errors import UsageError
 from govkit.inventory.store import Inventory
@@ -34,7 +33,7 @@ def label_command(app: AppContext, address: str, entity_type: str | None, not_pi
         raise UsageError("give exactly one of ENTITY, --not-pii or --remove")
     workspace = app.workspace()
     inventory = Inventory(workspace.inventory_path)
-    asset, field = split_field(address)
+    asset, field = inventory.split_address(address, source)
     src, asset, field = inventory.resolve_field(asset, field, source)
     if remove:
         with audit_action(workspace.state_dir, "label.remove", {"source": src, "asset": asset, "field": field}):

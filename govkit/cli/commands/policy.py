@@ -90,8 +90,12 @@ def explain_command(app: AppContext, address: str, entities: tuple[str, ...], so
     processing activities, each with the rule's file:line and the reason it (and not a
     less specific rule) applies.
     """
-    asset, field = split_field(address)
     workspace = app.workspace(required=pack is None)
+    asset, field = split_field(address)
+    if workspace is not None and workspace.inventory_path.exists():
+        from govkit.inventory.store import Inventory
+
+        asset, field = Inventory(workspace.inventory_path).split_address(address, source)
     policy = _policy(app, pack=pack) if pack or workspace is None else active_policy(workspace.root)
     where = Where(source or "", None, asset, field)
     found: list[str] = []

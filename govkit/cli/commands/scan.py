@@ -90,9 +90,11 @@ def render_summary(report: ScanReport) -> str:
                               [(s.asset, s.field or "", s.reason) for s in report.skipped], title="Skipped"))
     fields = len({(f.source, f.asset, f.field) for f in report.findings})
     stats = report.stats
+    unchanged = sum(1 for s in report.skipped if s.reason == "unchanged since last scan")
+    carried = f"; {unchanged} unchanged files kept their findings from the last scan" if unchanged else ""
     parts.append(
-        f"{fields} personal fields in {stats.assets} assets ({stats.fields} fields, "
-        f"{stats.values_analyzed:,} values analysed) in {stats.elapsed_s:.1f}s; scan {report.scan_id}\n"
+        f"{fields} personal fields; {stats.assets} assets scanned ({stats.fields} fields, "
+        f"{stats.values_analyzed:,} values analysed){carried}; {stats.elapsed_s:.1f}s; scan {report.scan_id}\n"
     )
     return "\n".join(parts)
 
