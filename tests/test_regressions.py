@@ -135,3 +135,22 @@ def test_anonymized_copy_of_one_table_and_of_everything(engine: object, tmp_path
     assert "luisg@embraer.com.br" not in emails
     with sqlite3.connect(tmp_path / "one.db") as conn:
         assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")] == ["Customer"]
+
+
+def test_evaluate_and_report_are_recorded_in_the_audit_log(engine: object, tmp_path: Path) -> None:
+    """Issue 7: every action leaves an audit record, evaluate and report included."""
+    from click.testing import CliRunner
+
+    from govkit.audit import AuditLog
+    from govkit.cli import main
+
+    root = _chinook_workspace(tmp_path)
+    scan(load_workspace(root, search=False))
+    runner = CliRunner()
+    assert runner.invoke(main, ["--workspace", str(root), "evaluate", "-f", "json"]).exit_code == 0
+    assert runner.invoke(main, ["--workspace", str(root), "report", "audit", "-f", "md"]).exit_code == 0
+    log = AuditLog(root / ".govkit")
+    records = log.records()
+    assert [r.action for r in records] == ["scan", "evaluate", "report.audit"]
+    assert records[1].counts["violations"] >= 1
+    assert log.verify().ok

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from govkit.audit import audit_action
 from govkit.cli import EXIT_FINDINGS, EXIT_RUNTIME, AppContext
 from govkit.cli.options import emit, fail_on_option, output_options, to_json, to_table
 from govkit.detect.entities import Severity
@@ -36,7 +37,12 @@ def evaluate_command(app: AppContext, source: str | None, as_of: datetime | None
     Exit codes: 0 ok; 1 a violation at or above --fail-on; 2 bad input or policy;
     3 a source could not be queried.
     """
-    result = evaluate_workspace(app.workspace(), source=source, now=as_of)
+    workspace = app.workspace()
+    with audit_action(workspace.state_dir, "evaluate", {"source": source or "all", "fail_on": fail_on}) as entry:
+        result = evaluate_workspace(workspace, source=source, now=as_of)
+        entry.counts.update(violations=len(result.violations), **{
+            severity.name.lower(): sum(1 for v in result.violations if v.severity is severity) for severity in Severity
+        })
     emit(to_json(result.to_dict()) if fmt == "json" else render(result), output)
     for error in result.errors:
         click.echo(f"govkit: error: {error}", err=True)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from govkit.audit import audit_action
 from govkit.cli import AppContext
 from govkit.cli.options import emit, output_options
 from govkit.report import AUDIT_FORMATS, ROPA_FORMATS, audit_view, render_audit_view, render_ropa, ropa_view
@@ -32,7 +33,8 @@ def audit_command(app: AppContext, fmt: str, output: Path | None) -> None:
     .govkit/reports/audit.html and the path is printed; md and json go to stdout.
     """
     workspace = app.workspace()
-    text = render_audit_view(audit_view(workspace), fmt, workspace.root)
+    with audit_action(workspace.state_dir, "report.audit", {"format": fmt}):
+        text = render_audit_view(audit_view(workspace), fmt, workspace.root)
     if output is None and fmt == "html":
         output = workspace.state_dir / "reports" / "audit.html"
     emit(text, output)
