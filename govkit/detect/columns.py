@@ -285,6 +285,18 @@ class ColumnClassifier:
                     entity, _clamp(confidence), stat.hits, stat.examples,
                     "name + values" if named else "values match", of=pattern_total,
                 )
+        # Rule 4, mixed columns: a 'contact' column of e-mails and phones. When the pattern
+        # entities with at least a quarter of the values each explain most of the column
+        # together, each of them is a finding, judged on the share they explain together.
+        sizeable = {e: st for e, st in patterns.items() if st.hits >= 0.25 * pattern_total and e not in rejected}
+        together = sum(st.hits for st in sizeable.values()) / pattern_total if pattern_total else 0.0
+        if len(sizeable) > 1 and together >= 0.8:
+            for entity, stat in sizeable.items():
+                if entity not in candidates:
+                    confidence = column_confidence(stat.mean_score, together, hint_strength.get(entity, 0.0))
+                    candidates[entity] = EntityVerdict(
+                        entity, confidence, stat.hits, stat.examples, "values match", of=pattern_total
+                    )
         # Rule 4b: a few exact matches of an entity that random data never produces (an
         # e-mail address or a valid IBAN in a 'reference' column) are a leak worth reporting.
         for entity in SPARSE_ENTITIES & patterns.keys():

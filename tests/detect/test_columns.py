@@ -157,3 +157,14 @@ def test_column_confidence_grows_with_share_and_name() -> None:
     assert column_confidence(0.4, 1.0, 0.0) > column_confidence(0.4, 0.3, 0.0)
     assert column_confidence(0.4, 1.0, 0.9) > column_confidence(0.4, 1.0, 0.0)
     assert column_confidence(0.05, 1.0, 0.0) < 0.2
+
+
+def test_mixed_contact_column_reports_both_kinds(classifier: ColumnClassifier, fake: Faker) -> None:
+    values = [fake.email() if i % 2 else fake.phone_number() for i in range(160)]
+    verdict = classify(classifier, "contact", values, table="import_2023")
+    assert {"EMAIL_ADDRESS", "PHONE_NUMBER"} <= entities(verdict)
+
+
+def test_two_unrelated_weak_patterns_do_not_make_a_mixed_column(classifier: ColumnClassifier) -> None:
+    values = [f"{i % 4}.{i % 11}.{i % 7}.{i % 13}" if i % 2 else f"ORD-{i:06d}" for i in range(160)]
+    assert not classify(classifier, "misc", values).entities
