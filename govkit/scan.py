@@ -226,13 +226,14 @@ def _scan_file_source(
     report.stats.fields += sum(len(a.get("fields", [])) for a in result.assets)
     report.stats.values_analyzed += result.values_analyzed
     if inventory is not None:
+        unchanged = [s.asset for s in result.skipped if s.reason == UNCHANGED]
         carried = inventory.record_source(
             scan_id, display=result.root, name=target.display_name, kind="files", dialect=None,
             assets=result.assets, verdicts=result.verdicts, findings=findings,
-            carry_forward=[s.asset for s in result.skipped if s.reason == UNCHANGED],
-            state={**state, "fingerprints": result.fingerprints},
+            carry_forward=unchanged, state={**state, "fingerprints": result.fingerprints},
         )
         findings.extend(carried)
+        report.details.extend(inventory.verdict_rows(scan_id, result.root, unchanged))
     report.findings.extend(findings)
 
 

@@ -68,3 +68,26 @@ def test_audit_report_lists_files_skipped_as_unchanged(engine: object, tmp_path:
         text = render_audit(inventory, fmt, workspace.root)
         assert "unchanged since last scan" in text
         assert "crm.csv" in text
+
+
+def test_sarif_keeps_line_positions_for_unchanged_files(engine: object, tmp_path: Path) -> None:
+    from govkit.report.sarif import to_sarif
+
+    root = _workspace(tmp_path)
+    (root / "exports" / "app.log").write_text(
+        "".join(f"2024-01-01 INFO retry for person{i}@example.org\n" if i % 5 == 0 else "2024-01-01 INFO ok\n"
+                for i in range(100)),
+        encoding="utf-8",
+    )
+    workspace = load_workspace(root, search=False)
+    first = scan(workspace, options=ScanOptions(jobs=1))
+    second = scan(workspace, options=ScanOptions(jobs=1))
+    assert [s.reason for s in second.skipped] == ["unchanged since last scan"] * 2
+
+    def regions(report: object) -> list[object]:
+        results = to_sarif(report, report.details)["runs"][0]["results"]  # type: ignore[attr-defined]
+        return [loc["physicalLocation"].get("region") for r in results for loc in r["locations"]
+                if loc["physicalLocation"]["artifactLocation"]["uri"].endswith("app.log")]
+
+    assert regions(first)
+    assert regions(second) == regions(first)

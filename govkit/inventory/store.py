@@ -246,6 +246,26 @@ class Inventory:
                     ))
         return carried
 
+    def verdict_rows(self, scan_id: str, display: str, assets: Iterable[str]) -> list[dict[str, Any]]:
+        """Verdicts of ``assets`` in one scan, shaped like the rows ``record_source`` takes
+        (for SARIF positions of files that were carried forward unchanged)."""
+        wanted = set(assets)
+        if not wanted:
+            return []
+        with self.session() as s:
+            query = (
+                sa.select(m.Verdict, m.Field.name, m.Asset.name)
+                .join(m.Field, m.Verdict.field_id == m.Field.id)
+                .join(m.Asset, m.Field.asset_id == m.Asset.id)
+                .join(m.Source, m.Asset.source_id == m.Source.id)
+                .where(m.Verdict.scan_id == scan_id, m.Source.display == display, m.Asset.name.in_(wanted))
+            )
+            return [
+                {"asset": asset, "field": field, "rule": v.rule, "reason": v.reason, "sampled": v.sampled,
+                 "detail": dict(v.detail)}
+                for v, field, asset in s.execute(query).all()
+            ]
+
     def source_state(self, display: str) -> dict[str, Any]:
         """Scanner state kept for a source (e.g. file fingerprints), empty if none."""
         with self.session() as s:
