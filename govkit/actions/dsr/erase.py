@@ -18,10 +18,18 @@ Why it works this way:
   Lines in file sources are planned as ``manual`` (files are not rewritten yet), so while
   they remain the verification does not pass: the certificate says what is left to do.
 
-Anonymize is, for now, set-to-placeholder: text columns with personal data become
-``[erased]`` (cut to the column's declared length), other columns NULL; primary and foreign
-keys are kept so retained rows still add up. This switches to the anonymization operator
-registry (``govkit.actions.anonymize``) once its API is settled.
+* **Anonymize uses the anonymization operators** (``govkit.actions.anonymize``): each
+  personal field of the rows that stay gets the operator the policy's ``anonymization``
+  rules assign to it, resolved exactly as ``govkit anonymize`` does (field rule, then entity
+  type, then category; ``redact`` where no rule applies). Keyed operators use the workspace
+  keys. Primary-key, foreign-key and referenced columns are never transformed, so rows that
+  stay still add up. An operator whose output cannot fit the column is replaced by one that
+  can: on a column that is not text only ``keep``, ``drop`` (NULL) and ``pseudonymize`` of
+  integers fit, anything else sets NULL (the old placeholder behaviour); on a table without a
+  primary key rows cannot be rewritten one by one, so value-dependent operators become
+  ``redact``. Text results are cut to the column's declared length. The plan and the
+  certificate name the operator used per field (``TableStep.operators``); values never
+  appear in errors, logs, the audit log or the certificate.
 """
 
 from __future__ import annotations
@@ -33,6 +41,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
+from govkit.actions.anonymize.operators import Operator, OperatorContext, build
+from govkit.actions.anonymize.plan import DEFAULT_OPERATOR, FieldPlan, build_plan
 from govkit.actions.dsr.locate import LocateReport, resolve_reference, selection, table_clause
 from govkit.errors import UsageError
 from govkit.inventory.store import AssetRecord, Inventory
@@ -42,12 +52,17 @@ from govkit.policy.schema import matches_asset, matches_source
 from govkit.sources.database import DatabaseSource
 from govkit.workspace import Workspace
 
-PLACEHOLDER = "[erased]"
 _LENGTH = re.compile(r"\((\d+)")
+#: Operators whose output does not depend on the value: usable without a primary key.
+_CONSTANT = frozenset({"redact", "replace", "drop"})
 
 
 class ErasureRefused(UsageError):
     """The subject is under a legal hold (or the plan cannot be carried out); nothing was changed."""
+
+
+class ErasureFailed(UsageError):
+    """An operator failed while rewriting rows; the database's transaction was rolled back."""
 
 
 @dataclass(slots=True)
@@ -65,6 +80,9 @@ class TableStep:
     fields: list[str] = field(default_factory=list)
     note: str | None = None
     done: int | None = None
+    #: anonymize only: per field, the operator used (``operator``, ``params``, ``entity_type``)
+    #: and ``why``; never a value.
+    operators: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__slots__}
@@ -91,8 +109,18 @@ class ErasurePlan:
         return {"steps": [s.to_dict() for s in self.steps], "holds": [h.to_dict() for h in self.holds]}
 
 
-def _personal_fields(inventory_rows: list[Any], asset: AssetRecord) -> list[str]:
+def _referred_columns(asset: AssetRecord, graph: dict[str, AssetRecord]) -> set[str]:
+    """Columns of ``asset`` that foreign keys of the source point to."""
+    lowered = {name.lower(): other for name, other in graph.items()}
+    return {c for other in graph.values() for fk in other.foreign_keys
+            if resolve_reference(lowered, fk["referred_table"]) is asset for c in fk["referred_columns"]}
+
+
+def _personal_fields(inventory_rows: list[Any], asset: AssetRecord,
+                     graph: dict[str, AssetRecord] | None = None) -> list[str]:
     keys = set(asset.primary_key) | {c for fk in asset.foreign_keys for c in fk["columns"]}
+    if graph is not None:
+        keys |= _referred_columns(asset, graph)
     seen: dict[str, None] = {}
     for row in inventory_rows:
         if row.asset == asset.name and row.field not in keys:
@@ -128,11 +156,43 @@ def plan_erasure(
             step = TableStep(hit.source, hit.source_name, hit.asset, rule.action, hit.rows, _why(chosen),
                              rule.legal_basis, list(rule.cite), note=rule.note)
         if step.action == "anonymize":
-            step.fields = _personal_fields(rows_of[hit.source], asset)
+            step.fields = _personal_fields(rows_of[hit.source], asset, assets[hit.source])
         plan.steps.append(step)
     _keep_references(plan, report, assets, rows_of)
+    for step in plan.steps:
+        if step.action == "anonymize":
+            step.operators = _field_operators(step, assets[step.source][step.asset], rows_of[step.source], policy)
     plan.holds = _holds(workspace, report, policy, assets)
     return plan
+
+
+def _entry(chosen: FieldPlan, operator: str, params: dict[str, Any], why: str) -> dict[str, Any]:
+    return {"operator": operator, "params": params, "entity_type": chosen.entity_type, "why": why}
+
+
+def _field_operators(step: TableStep, asset: AssetRecord, inventory_rows: list[Any],
+                     policy: Policy) -> dict[str, dict[str, Any]]:
+    """Per personal field, the operator erasure applies: the policy's, as ``govkit anonymize``
+    resolves it (``redact`` without a rule), or a fallback that fits the column."""
+    found = build_plan(step.source, inventory_rows, policy, [], {asset.name: step.fields},
+                       source_name=step.source_name).for_asset(asset.name)
+    kinds = {f["name"]: f["kind"] for f in asset.fields}
+    chosen_by_field: dict[str, dict[str, Any]] = {}
+    for name in step.fields:
+        if name not in kinds:
+            continue
+        chosen = found.get(name.lower()) or FieldPlan(asset.name, name, DEFAULT_OPERATOR, {}, None,
+                                                      "no anonymization rule, so the safe default")
+        operator, params, why = chosen.operator, dict(chosen.params), chosen.why
+        if not asset.primary_key and operator not in _CONSTANT and operator != "keep":
+            operator, params = DEFAULT_OPERATOR, {}
+            why = f"{chosen.spec} needs rows updated one by one and {asset.name} has no primary key ({why})"
+        kind = kinds[name]
+        if kind != "text" and not (operator in ("keep", "drop") or (operator == "pseudonymize" and kind == "integer")):
+            operator, params = "null", {}
+            why = f"{chosen.spec} does not fit a {kind} column, so it is set to NULL ({chosen.why})"
+        chosen_by_field[name] = _entry(chosen, operator, params, why)
+    return chosen_by_field
 
 
 def _why(chosen: Any) -> str:
@@ -161,7 +221,7 @@ def _keep_references(plan: ErasurePlan, report: LocateReport, assets: dict[str, 
                       and h.asset in graph and _references(graph[h.asset], parent, graph)]
             if staying or others:
                 step.action = "anonymize"
-                step.fields = _personal_fields(rows_of[step.source], parent)
+                step.fields = _personal_fields(rows_of[step.source], parent, graph)
                 step.note = (f"anonymized instead of deleted: still referenced by rows that stay in "
                              f"{', '.join(sorted(set(staying + others)))}")
                 changed = True
@@ -217,9 +277,84 @@ def safe_order(steps: list[TableStep], graph: dict[str, AssetRecord]) -> list[Ta
     return ordered
 
 
-def _placeholder(sql_type: str) -> str:
+def _cut(value: Any, sql_type: str) -> Any:
+    """A text result cut to the column's declared length (other values as they are)."""
     length = _LENGTH.search(sql_type or "")
-    return PLACEHOLDER[: int(length.group(1))] if length else PLACEHOLDER
+    return value[: int(length.group(1))] if isinstance(value, str) and length else value
+
+
+def _operator_context(workspace: Workspace) -> OperatorContext:
+    """The workspace keyset for keyed operators (as ``govkit anonymize`` loads it); without one,
+    keyed operators say so when they are built, before anything is written."""
+    from govkit.errors import KeyMaterialError
+    from govkit.keys import load_keyset
+
+    try:
+        return OperatorContext(load_keyset(workspace.state_dir))
+    except KeyMaterialError as exc:
+        if "no keys in" in str(exc):
+            return OperatorContext(None)
+        raise
+
+
+def _operators(workspace: Workspace, plan: ErasurePlan) -> dict[tuple[str, str, str], Operator | None]:
+    """Every operator the plan needs, built before anything is written (keys derived now).
+
+    ``None`` stands for "set NULL" (``drop`` and the fallback for columns no operator fits).
+    """
+    context: OperatorContext | None = None
+    built: dict[tuple[str, str, str], Operator | None] = {}
+    for step in plan.steps:
+        if step.action != "anonymize":
+            continue
+        for name, chosen in step.operators.items():
+            if chosen["operator"] == "keep":
+                continue  # an explicit policy decision: the column is not touched
+            if chosen["operator"] in ("null", "drop"):
+                built[(step.source, step.asset, name)] = None
+                continue
+            if context is None:
+                context = _operator_context(workspace)
+            built[(step.source, step.asset, name)] = build(chosen["operator"], chosen["params"], context)
+    return built
+
+
+def _anonymize_rows(conn: sa.Connection, table: sa.TableClause, clause: Any, step: TableStep,
+                    asset: AssetRecord, built: dict[tuple[str, str, str], Operator | None]) -> int:
+    """Rewrite the personal fields of the rows ``clause`` selects; returns the rows changed."""
+    types = {f["name"]: f["sql_type"] for f in asset.fields}
+    plans = {name: chosen for name, chosen in step.operators.items()
+             if name in types and name in table.c and chosen["operator"] != "keep"}
+    if not plans:
+        return 0
+    constant = all(chosen["operator"] in (*_CONSTANT, "null") for chosen in plans.values())
+    if constant or not asset.primary_key:  # one UPDATE for all the rows: values do not depend on them
+        values: dict[str, Any] = {}
+        for name, chosen in plans.items():
+            operator = built[(step.source, step.asset, name)]
+            values[name] = None if operator is None else _cut(operator.apply("", chosen["entity_type"]), types[name])
+        return int(conn.execute(sa.update(table).where(clause).values(values)).rowcount or 0)
+    names = list(plans)
+    pk = list(asset.primary_key)
+    rows = conn.execute(sa.select(*[table.c[k] for k in pk], *[table.c[n] for n in names]).where(clause)).all()
+    if not rows:
+        return 0
+    new: dict[str, list[Any]] = {}
+    for i, name in enumerate(names):
+        operator = built[(step.source, step.asset, name)]
+        column = [row[len(pk) + i] for row in rows]
+        try:
+            out = [None] * len(column) if operator is None else operator.apply_many(column, plans[name]["entity_type"])
+        except Exception as exc:  # never let a value reach the message
+            raise ErasureFailed(f"operator {plans[name]['operator']} failed on {step.asset}.{name} "
+                                f"({type(exc).__name__}); erasure was rolled back") from None
+        new[name] = [_cut(v, types[name]) for v in out]
+    update = sa.update(table).where(*[table.c[k] == sa.bindparam(f"pk_{j}") for j, k in enumerate(pk)]).values(
+        {name: sa.bindparam(f"v_{i}") for i, name in enumerate(names)})
+    params = [{**{f"pk_{j}": row[j] for j in range(len(pk))},
+               **{f"v_{i}": new[name][r] for i, name in enumerate(names)}} for r, row in enumerate(rows)]
+    conn.execute(update, params)
+    return len(rows)
 
 
 def apply_plan(
@@ -232,6 +367,7 @@ def apply_plan(
             f"the subject is under legal hold {first.hold} ({first.reason or 'no reason given'}; "
             f"{first.rows} row(s) in {first.asset}); nothing was erased"
         )
+    built = _operators(workspace, plan)
     committed: list[dict[str, Any]] = []
     keys = {(h.source, h.asset): h for h in report.data()}
     for source_display in dict.fromkeys(s.source for s in plan.steps):
@@ -252,18 +388,14 @@ def apply_plan(
                         hit = keys[(step.source, step.asset)]
                         for clause in selection(table, hit.key_columns, hit.keys):
                             if step.action == "delete":
-                                result = conn.execute(sa.delete(table).where(clause))
+                                step.done += int(conn.execute(sa.delete(table).where(clause)).rowcount or 0)
                             else:
-                                types = {f["name"]: (f["kind"], f["sql_type"]) for f in asset.fields}
-                                values = {c: (_placeholder(types[c][1]) if types[c][0] == "text" else None)
-                                          for c in step.fields if c in types}
-                                if not values:
-                                    continue
-                                result = conn.execute(sa.update(table).where(clause).values(values))
-                            step.done += int(result.rowcount or 0)
-            except SQLAlchemyError as exc:
+                                step.done += _anonymize_rows(conn, table, clause, step, asset, built)
+            except (SQLAlchemyError, ErasureFailed) as exc:
                 for step in steps:
                     step.done = 0
+                if isinstance(exc, ErasureFailed):
+                    raise
                 raise source.error(exc, "erasure failed and was rolled back") from None
         committed.append({"source": source_display, "committed": True,
                           "rows": sum(s.done or 0 for s in steps)})
