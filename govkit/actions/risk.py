@@ -6,13 +6,21 @@ records (its *equivalence class*) can be re-identified by anyone holding those a
 elsewhere. This module measures that in one streaming pass: memory grows with the number
 of distinct quasi-identifier combinations, never with the number of rows. Listing the
 records at risk takes a second pass, so they are given by row number, never by value.
+
+:func:`generalize_to_k` is how ``govkit anonymize --k`` reaches k: it coarsens the
+quasi-identifiers along per-column ladders (Datafly-style, see the comment above it), then
+names the classes whose rows must still be suppressed.
 """
 
 from __future__ import annotations
 
+import datetime
+import math
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -163,3 +171,239 @@ def suppress_to_k(
     sizes, _, _ = equivalence_classes(columns, opener(), quasi_identifiers)
     risky = {key for key, size in sizes.items() if size < k}
     return risky, sum(sizes[key] for key in risky)
+
+
+# -- reaching k: generalize first, then suppress ------------------------------------------------
+#
+# A Datafly-style heuristic (Sweeney 1998, simplified). Each quasi-identifier gets a ladder
+# of generalization levels chosen from its values (see :func:`ladder`); while some rows sit
+# in classes smaller than k, the column whose next level most reduces the number of such
+# rows is coarsened by one level (ties: the column with more distinct values at its current
+# level, then the earlier column). It stops when every class has at least k rows or every
+# column is at its top level; then each column is lowered again as far as that suppresses
+# no more rows, and the rows still in small classes are suppressed. Because
+# every level is a function of the value, a class of k or more rows only ever merges into
+# bigger classes: generalizing never suppresses more rows than suppression alone would.
+#
+# Memory: the distinct quasi-identifier tuples of the export with their counts (as in
+# :func:`equivalence_classes`) and, per column, a value -> generalized value map for each
+# level tried; never whole rows.
+
+_DATE_TEXT = re.compile(r"^\d{4}-\d{2}(-\d{2})?")
+_TEXT_PREFIXES = (5, 3, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    """One rung of a column's ladder: its name (``exact``, ``month``, ``range 10``, ``prefix 3``, ``*``...)."""
+
+    name: str
+    apply: Callable[[Any], Any]
+    #: whether a missing value (None or "") is generalized too (only ``*``: "unknown" is
+    #: something an attacker may know, and at the top level it must not stay a class apart)
+    missing: bool = False
+
+    def __call__(self, value: Any) -> Any:
+        return value if (value is None or value == "") and not self.missing else self.apply(value)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float | Decimal):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _is_code(values: Sequence[Any]) -> bool:
+    """Digit strings that are codes, not quantities: a leading zero, or all one length of 4+."""
+    texts = [v.strip() for v in values if isinstance(v, str)]
+    if len(texts) != len(values) or not all(t.isdigit() for t in texts):
+        return False
+    return any(len(t) > 1 and t[0] == "0" for t in texts) or (len({len(t) for t in texts}) == 1 and len(texts[0]) >= 4)
+
+
+def ladder(values: Iterable[Any]) -> tuple[str, list[Level]]:
+    """The kind of a quasi-identifier column and its generalization levels, finest first.
+
+    Judged on the column's distinct non-empty values (as the export writes them, i.e. after
+    the plan's operators):
+
+    - ``date`` (date/datetime values or ``YYYY-MM[-DD]`` text): exact -> month -> year ->
+      decade (``1980-1989``);
+    - ``number`` (numbers, or numeric text that is not a code): exact -> ranges of width 5,
+      10, 50, 100, 500, ... up to the first width that puts every value in one range;
+    - ``code`` (digit strings with a leading zero or all of one length of 4 or more, such as
+      postcodes) and ``text`` (anything else): exact -> first 5 -> 3 -> 1 characters (those
+      shorter than the longest value) -> ``*`` (which also covers missing values).
+
+    Other levels leave a missing value (None or empty) as it is.
+
+    The date, range and prefix levels are the ``generalize`` operator's (``to=month``,
+    ``year``, ``range``, ``prefix``), so an export reads the same as one generalized by a rule.
+    """
+    from govkit.actions.anonymize.operators import Generalize, GeneralizeParams, OperatorContext
+
+    def generalize(to: Any, bucket: int | None = None) -> Callable[[Any], Any]:
+        operator = Generalize(GeneralizeParams(to=to, bucket=bucket), OperatorContext(None))
+        return lambda value: operator.apply(value)
+
+    distinct = [v for v in set(values) if v is not None and v != ""]
+    exact = Level("exact", lambda value: value)
+    if not distinct:
+        return "empty", [exact]
+    if all(isinstance(v, datetime.date) or (isinstance(v, str) and _DATE_TEXT.match(v.strip())) for v in distinct):
+        year, decade = generalize("year"), generalize("range", 10)
+        return "date", [exact, Level("month", generalize("month")), Level("year", year),
+                        Level("decade", lambda value: decade(year(value)) if year(value) else "")]
+    numbers = [_number(v) for v in distinct]
+    if all(n is not None for n in numbers) and not _is_code(distinct):
+        low, high = min(n for n in numbers if n is not None), max(n for n in numbers if n is not None)
+        levels = [exact]
+        width = 5
+        while low != high:
+            levels.append(Level(f"range {width}", generalize("range", width)))
+            if low // width == high // width:
+                break
+            width = width * 2 if str(width).startswith("5") else width * 5
+        return "number", levels
+    kind = "code" if _is_code(distinct) else "text"
+    longest = max(len(str(v).replace(" ", "")) for v in distinct)
+    levels = [exact] + [Level(f"prefix {n}", generalize("prefix", n)) for n in _TEXT_PREFIXES if n < longest]
+    return kind, [*levels, Level("*", lambda value: "*", missing=True)]
+
+
+@dataclass(slots=True)
+class KPlan:
+    """How an export reaches k: the level each quasi-identifier is generalized to, then
+    the (generalized) classes still smaller than k, whose rows are suppressed."""
+
+    quasi_identifiers: list[str]
+    k: int
+    kinds: list[str]
+    ladders: list[list[Level]]
+    levels: list[int]
+    risky: set[tuple[Any, ...]] = field(default_factory=set)
+    suppressed: int = 0
+    _maps: list[dict[Any, Any]] = field(default_factory=list)
+
+    @property
+    def reached(self) -> dict[str, str]:
+        """Column -> the name of the level it was generalized to (``exact`` if untouched)."""
+        return {name: ladder[level].name
+                for name, ladder, level in zip(self.quasi_identifiers, self.ladders, self.levels, strict=True)}
+
+    def generalize(self, key: tuple[Any, ...]) -> tuple[Any, ...]:
+        if not self._maps:
+            self._maps = [{} for _ in self.levels]
+        out = []
+        for value, ladder, level, cache in zip(key, self.ladders, self.levels, self._maps, strict=True):
+            if level == 0:
+                out.append(value)
+                continue
+            try:
+                out.append(cache[value])
+            except KeyError:
+                cache[value] = new = ladder[level](value)
+                out.append(new)
+            except TypeError:  # an unhashable value
+                out.append(ladder[level](value))
+        return tuple(out)
+
+    def apply(self, columns: Sequence[str], batches: Iterable[Batch]) -> Iterator[tuple[Batch, int]]:
+        """Each batch with its quasi-identifiers generalized and small-class rows left out, and how many."""
+        indexes = column_indexes(columns, self.quasi_identifiers)
+        coarsened = any(self.levels)
+        for batch in batches:
+            kept: Batch = []
+            for row in batch:
+                key = self.generalize(tuple(row[i] for i in indexes))
+                if key in self.risky:
+                    continue
+                if coarsened:
+                    values = list(row)
+                    for i, value in zip(indexes, key, strict=True):
+                        values[i] = value
+                    row = tuple(values)
+                kept.append(row)
+            yield kept, len(batch) - len(kept)
+
+
+def _at_risk(sizes: Counter[tuple[Any, ...]], k: int) -> int:
+    return sum(size for size in sizes.values() if size < k)
+
+
+def generalize_to_k(
+    sizes: Counter[tuple[Any, ...]], quasi_identifiers: Sequence[str], k: int, *, generalize: bool = True,
+) -> KPlan:
+    """Choose generalization levels for ``sizes`` (class sizes, as from
+    :func:`equivalence_classes`), greedily, then the classes left to suppress; see above.
+
+    With ``generalize=False`` nothing is coarsened: plain suppression.
+    """
+    width = len(quasi_identifiers)
+    kinds: list[str] = []
+    ladders: list[list[Level]] = []
+    for i in range(width):
+        kind, rungs = ladder(key[i] for key in sizes) if generalize else ("", [Level("exact", lambda v: v)])
+        kinds.append(kind)
+        ladders.append(rungs)
+    # per column and level: distinct value -> generalized value (distinct values only)
+    maps: list[dict[int, dict[Any, Any]]] = [{} for _ in range(width)]
+
+    def column_map(i: int, level: int) -> dict[Any, Any]:
+        if level not in maps[i]:
+            maps[i][level] = {key[i]: ladders[i][level](key[i]) for key in sizes}
+        return maps[i][level]
+
+    def classes(levels: Sequence[int]) -> Counter[tuple[Any, ...]]:
+        if not any(levels):
+            return sizes
+        columns = [column_map(i, level) if level else None for i, level in enumerate(levels)]
+        out: Counter[tuple[Any, ...]] = Counter()
+        for key, size in sizes.items():
+            out[tuple(v if m is None else m[v] for v, m in zip(key, columns, strict=True))] += size
+        return out
+
+    levels = [0] * width
+    current = classes(levels)
+    risk = _at_risk(current, k)
+    while risk:
+        best: tuple[int, int, int] | None = None  # (rows no longer at risk, distinct values, -column)
+        best_classes: Counter[tuple[Any, ...]] | None = None
+        for i in range(width):
+            if levels[i] + 1 >= len(ladders[i]):
+                continue
+            trial = classes([*levels[:i], levels[i] + 1, *levels[i + 1:]])
+            distinct = len({key[i] for key in current})
+            score = (risk - _at_risk(trial, k), distinct, -i)
+            if best is None or score > best:
+                best, best_classes = score, trial
+        if best is None or best_classes is None:
+            break  # every column at its top level
+        levels[-best[2]] += 1
+        current = best_classes
+        risk = _at_risk(current, k)
+    # Undo coarsening that bought nothing: lower each column again while that suppresses no
+    # more rows (the greedy steps that merged no small class, such as a postcode taken to
+    # "*" when its prefix already did all it could).
+    for i in range(width):
+        while levels[i]:
+            trial = classes([*levels[:i], levels[i] - 1, *levels[i + 1:]])
+            if _at_risk(trial, k) > risk:
+                break
+            levels[i] -= 1
+            current = trial
+    plan = KPlan(list(quasi_identifiers), k, kinds, ladders, levels)
+    plan.risky = {key for key, size in current.items() if size < k}
+    plan.suppressed = sum(current[key] for key in plan.risky)
+    if any(levels):  # the second pass maps values the first pass saw without recomputing them
+        plan._maps = [maps[i].get(level, {}) if level else {} for i, level in enumerate(levels)]
+    return plan

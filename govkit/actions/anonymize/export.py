@@ -56,10 +56,18 @@ class ExportResult:
     suppressed: int = 0
     problems: list[str] = field(default_factory=list)
     verified: bool = False
+    #: with ``k``: ``asset.column`` -> the generalization level the quasi-identifier reached
+    generalized: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def coarsened(self) -> dict[str, str]:
+        """The quasi-identifiers actually generalized (level other than ``exact``)."""
+        return {name: level for name, level in self.generalized.items() if level != "exact"}
 
     def to_dict(self) -> dict[str, Any]:
         return {"plan": self.plan.to_dict(), "outputs": self.outputs, "rows": self.rows,
-                "suppressed": self.suppressed, "problems": self.problems, "verified": self.verified}
+                "suppressed": self.suppressed, "generalized": self.generalized, "problems": self.problems,
+                "verified": self.verified}
 
 
 class Transformer:
@@ -158,17 +166,6 @@ def _clear_marker(path: Path) -> None:
     path.with_name(path.name + ".INCOMPLETE").unlink(missing_ok=True)
 
 
-def _suppressing(
-    batches: Iterator[Batch], columns: Sequence[str], quasi: Sequence[str], risky: set[tuple[Any, ...]],
-) -> Iterator[tuple[Batch, int]]:
-    from govkit.actions.risk import column_indexes
-
-    indexes = column_indexes(columns, quasi)
-    for batch in batches:
-        kept = [row for row in batch if tuple(row[i] for i in indexes) not in risky]
-        yield kept, len(batch) - len(kept)
-
-
 def export_rows(
     columns: list[str],
     opener: Callable[[], Iterator[Batch]],
@@ -181,29 +178,38 @@ def export_rows(
     fmt: str | None = None,
     k: int | None = None,
     quasi_identifiers: Sequence[str] = (),
+    generalize: bool = True,
     verify: bool = True,
 ) -> None:
     """Transform the rows ``opener`` yields into the file ``target``, then verify it.
 
-    With ``k``, the quasi-identifiers are measured on the *transformed* rows in a first
-    pass, and the rows of classes smaller than ``k`` are suppressed in the second.
+    With ``k``, a first pass counts the equivalence classes of the quasi-identifiers on the
+    *transformed* rows (memory: the distinct quasi-identifier tuples, not the rows);
+    :func:`govkit.actions.risk.generalize_to_k` coarsens the quasi-identifiers level by level
+    (unless ``generalize`` is false) and the second pass writes them generalized and leaves
+    out the rows of classes still smaller than ``k``. ``result.generalized`` records the
+    level each quasi-identifier reached, ``result.suppressed`` the rows left out, and
+    verification also measures the written output's k.
     """
     transform = Transformer(columns, plans, context)
-    risky: set[tuple[Any, ...]] = set()
+    kplan = None
     if k is not None:
         if not quasi_identifiers:
             raise UsageError("--k needs --quasi-identifiers")
-        from govkit.actions.risk import equivalence_classes
+        from govkit.actions.risk import equivalence_classes, generalize_to_k
 
         sizes, _, _ = equivalence_classes(
             transform.out_columns, (transform(b) for b in opener()), quasi_identifiers)
-        risky = {key for key, size in sizes.items() if size < k}
+        kplan = generalize_to_k(sizes, quasi_identifiers, k, generalize=generalize)
+        del sizes
+        for name, level in kplan.reached.items():
+            result.generalized[f"{where}.{name}"] = level
         transform = Transformer(columns, plans, context)  # a fresh leak sample for the real pass
     writer = Writer(target, transform.out_columns, fmt)
     _mark_incomplete(target, ["the export did not finish"])
     try:
         batches = (transform(b) for b in opener())
-        for batch, dropped in _suppressing(batches, transform.out_columns, quasi_identifiers, risky) if risky else (
+        for batch, dropped in kplan.apply(transform.out_columns, batches) if kplan is not None else (
                 (b, 0) for b in batches):
             writer.write(batch)
             result.suppressed += dropped
@@ -215,6 +221,14 @@ def export_rows(
     if verify:
         out_columns, out_batches = read_batches(target, fmt=writer.format)
         problems = transform.verify(out_columns, out_batches, where)
+        if k is not None:  # the output itself must be k-anonymous (the source may change between passes)
+            from govkit.actions.risk import measure
+
+            report = measure(str(target), lambda: read_batches(target, fmt=writer.format), quasi_identifiers, k=k,
+                             list_rows=False)
+            if not report.k_anonymous:
+                problems.append(f"{where}: the output is not {k}-anonymous on {', '.join(quasi_identifiers)} "
+                                f"(smallest class {report.k})")
     result.problems.extend(problems)
     if problems:
         _mark_incomplete(target, problems)

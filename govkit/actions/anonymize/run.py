@@ -36,6 +36,8 @@ class AnonymizeRequest:
     apply: bool = False
     k: int | None = None
     quasi_identifiers: list[str] = field(default_factory=list)
+    #: with ``k``: coarsen the quasi-identifiers before suppressing (False: suppress only)
+    generalize: bool = True
     verify: bool = True
     batch_size: int = 5000
 
@@ -148,7 +150,8 @@ def _anonymize_file(
         return read_batches(path, request.batch_size)[1]
 
     export_rows(columns, opener, plan.for_asset(asset), target, context, result, where=asset, fmt=request.fmt,
-                k=request.k, quasi_identifiers=request.quasi_identifiers, verify=request.verify)
+                k=request.k, quasi_identifiers=request.quasi_identifiers, generalize=request.generalize,
+                verify=request.verify)
     return _finish(result)
 
 
@@ -195,6 +198,7 @@ def _anonymize_database(
                 assert request.to is not None
                 export_rows(columns, opener, plan.for_asset("query"), Path(request.to), context, result,
                             where="query", fmt=request.fmt, k=request.k, quasi_identifiers=request.quasi_identifiers,
+                            generalize=request.generalize,
                             verify=request.verify)
             return _finish(result) if not request.dry_run else result
         columns_of = {t.qualified: [c.name for c in t.columns] for t in tables}
@@ -232,7 +236,8 @@ def _anonymize_database(
 
             export_rows([c.name for c in table.columns], opener, plan.for_asset(table.qualified), out, context,
                         result, where=table.qualified, fmt=request.fmt, k=request.k,
-                        quasi_identifiers=request.quasi_identifiers, verify=request.verify)
+                        quasi_identifiers=request.quasi_identifiers, generalize=request.generalize,
+                        verify=request.verify)
         return _finish(result)
 
 

@@ -24,15 +24,17 @@ from govkit.cli.options import emit, to_json, to_table
 @click.option("--dry-run", is_flag=True, help="Print the plan (field, operator, why) and write nothing.")
 @click.option("--in-place", is_flag=True, help="Rewrite the source database itself; alone it only plans.")
 @click.option("--apply", "apply_", is_flag=True, help="With --in-place: execute, in batched transactions.")
-@click.option("--k", "k", type=click.IntRange(min=2), help="Suppress rows until the export is k-anonymous.")
+@click.option("--k", "k", type=click.IntRange(min=2),
+              help="Generalize the quasi-identifiers, then suppress rows, until the export is k-anonymous.")
 @click.option("--quasi-identifiers", metavar="A,B,C", help="Columns an attacker may know (with --k).")
+@click.option("--no-generalize", is_flag=True, help="With --k: only suppress rows, never coarsen values.")
 @click.option("--no-verify", is_flag=True, help="Skip re-scanning the output (not recommended).")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan and result as JSON.")
 @click.pass_obj
 def anonymize_command(app: AppContext, source: str, to: str | None, table: tuple[str, ...], query: str | None,
                       rules: tuple[str, ...], fmt: str | None, dry_run: bool, in_place: bool, apply_: bool,
                       k: int | None,
-                      quasi_identifiers: str | None, no_verify: bool, as_json: bool) -> None:
+                      quasi_identifiers: str | None, no_generalize: bool, no_verify: bool, as_json: bool) -> None:
     """Write an anonymized copy of SOURCE to TARGET, as the inventory and policy say.
 
     SOURCE is a source in govkit.toml, a database URL, or a CSV/JSONL/Parquet file. Which
@@ -41,6 +43,14 @@ def anonymize_command(app: AppContext, source: str, to: str | None, table: tuple
     pseudonymize, fake, encrypt) use the workspace key ('govkit keys init' or GOVKIT_KEY);
     a missing key stops the run before anything is written. Key and foreign-key columns
     get the same deterministic operator on both sides, so joins survive.
+
+    \b
+    --k N --quasi-identifiers A,B,C makes a file export k-anonymous on those columns: each
+    is coarsened along a ladder (dates: month, year, decade; numbers: ranges of 5, 10, 50,
+    100...; codes and text: first 5, 3, 1 characters, then *), the column that most reduces
+    the rows in classes smaller than N first, until every class has N rows or every column
+    is at its top level; rows still in small classes are suppressed. The levels reached and
+    the rows suppressed are printed and audited. --no-generalize only suppresses.
 
     \b
     Verification is on by default: the output is read back, and a transformed field that
@@ -58,7 +68,7 @@ def anonymize_command(app: AppContext, source: str, to: str | None, table: tuple
         source, to=to, table=list(table), query=query, rules=list(rules), fmt=fmt, dry_run=dry_run,
         in_place=in_place, apply=apply_, k=k,
         quasi_identifiers=[q.strip() for q in (quasi_identifiers or "").split(",") if q.strip()],
-        verify=not no_verify)
+        generalize=not no_generalize, verify=not no_verify)
     dry_run = dry_run or (in_place and not apply_)
     if dry_run or workspace is None:
         result = anonymize(request, workspace)
@@ -74,6 +84,9 @@ def anonymize_command(app: AppContext, source: str, to: str | None, table: tuple
                 sys.exit(EXIT_FINDINGS)
             entry.params["plan"] = [f"{p.asset}.{p.field}={p.spec}" for p in result.plan.fields.values()]
             entry.counts.update(rows=result.rows, suppressed=result.suppressed, fields=len(result.plan.fields))
+            if k:
+                entry.counts["generalized"] = len(result.coarsened)
+                entry.params["generalized"] = [f"{name}={level}" for name, level in result.generalized.items()]
     if as_json:
         emit(to_json(result.to_dict()), None)
         return
@@ -87,7 +100,11 @@ def anonymize_command(app: AppContext, source: str, to: str | None, table: tuple
     if in_place:
         click.echo(f"rewrote {result.rows} row(s) in place: {', '.join(result.outputs)}", err=True)
         return
-    suppressed = f"; suppressed {result.suppressed} row(s) in classes smaller than k={k}" if k else ""
+    suppressed = ""
+    if k:
+        levels = ", ".join(f"{name}={level}" for name, level in result.generalized.items())
+        suppressed = (f"; quasi-identifiers generalized to {levels}; suppressed {result.suppressed} row(s) "
+                      f"in classes smaller than k={k}")
     click.echo(f"wrote {result.rows} row(s) to {', '.join(result.outputs)}{suppressed}; verified", err=True)
 
 
