@@ -62,8 +62,9 @@ def _policy(workspace: Any) -> Any:
     return active_policy(workspace.root)
 
 
-def _context(workspace: Any) -> OperatorContext:
-    """The keyset, loaded only when a keyed operator needs it (then a clear error if absent)."""
+def operator_context(workspace: Any) -> OperatorContext:
+    """The keyset for keyed operators; without one, keyed operators say so when they are
+    built, before anything is written. Shared by anonymize and DSR erasure."""
     from govkit.keys import env_override, load_keyset
 
     if workspace is None and env_override() is None:
@@ -100,7 +101,7 @@ def anonymize(request: AnonymizeRequest, workspace: Any = None) -> ExportResult:
         raise UsageError("--apply goes with --in-place")
     if not request.dry_run and not request.in_place and request.to is None:
         raise UsageError("say where the anonymized data goes with --to TARGET (or use --dry-run)")
-    context = _context(workspace)
+    context = operator_context(workspace)
     policy = _policy(workspace)
     source_path = Path(request.source)
     if "://" not in request.source and (workspace is None or request.source not in workspace.sources):

@@ -43,6 +43,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from govkit.actions.anonymize.operators import Operator, OperatorContext, build
 from govkit.actions.anonymize.plan import DEFAULT_OPERATOR, FieldPlan, build_plan
+from govkit.actions.anonymize.run import operator_context
 from govkit.actions.dsr.locate import LocateReport, resolve_reference, selection, table_clause
 from govkit.errors import UsageError
 from govkit.inventory.store import AssetRecord, Inventory
@@ -283,20 +284,6 @@ def _cut(value: Any, sql_type: str) -> Any:
     return value[: int(length.group(1))] if isinstance(value, str) and length else value
 
 
-def _operator_context(workspace: Workspace) -> OperatorContext:
-    """The workspace keyset for keyed operators (as ``govkit anonymize`` loads it); without one,
-    keyed operators say so when they are built, before anything is written."""
-    from govkit.errors import KeyMaterialError
-    from govkit.keys import load_keyset
-
-    try:
-        return OperatorContext(load_keyset(workspace.state_dir))
-    except KeyMaterialError as exc:
-        if "no keys in" in str(exc):
-            return OperatorContext(None)
-        raise
-
-
 def _operators(workspace: Workspace, plan: ErasurePlan) -> dict[tuple[str, str, str], Operator | None]:
     """Every operator the plan needs, built before anything is written (keys derived now).
 
@@ -314,7 +301,7 @@ def _operators(workspace: Workspace, plan: ErasurePlan) -> dict[tuple[str, str, 
                 built[(step.source, step.asset, name)] = None
                 continue
             if context is None:
-                context = _operator_context(workspace)
+                context = operator_context(workspace)
             built[(step.source, step.asset, name)] = build(chosen["operator"], chosen["params"], context)
     return built
 
