@@ -2,9 +2,10 @@
 
 Evidence is stored in the inventory, printed by ``govkit explain`` and shipped in JSON
 reports, so it must be safe to paste into a ticket: an email keeps its first letter, its
-domain's first letter and the top-level domain (``j***@e******.com``); a phone number keeps
-its first three and last four digits at most (``138****5678``); anything else keeps at most a
-quarter of its characters at the edges.
+domain's first letter and the top-level domain (``j***@e******.com``); a mostly-numeric
+value (phone, card, tracking number, hash) keeps at most its first three and last four
+letters or digits (``138****5678``); words keep only their first letter (``L*** G*******``).
+Values are cut to 40 characters before masking.
 """
 
 from __future__ import annotations

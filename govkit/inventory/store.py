@@ -160,7 +160,8 @@ class Inventory:
         file scans); their verdicts and findings from the previous scan are copied into
         this one, so the data map stays whole. Returns the findings carried forward.
         """
-        previous_scan = self.latest_scans()
+        keep = set(carry_forward)
+        previous_scan = self.latest_scans() if keep else {}
         carried: list[FindingRecord] = []
         with self.session.begin() as s:
             source = s.scalar(sa.select(m.Source).where(m.Source.display == display))
@@ -206,7 +207,6 @@ class Inventory:
                     sampled=finding.sampled, evidence=finding.evidence, decided_by=finding.decided_by,
                     severity=finding.severity,
                 ))
-            keep = set(carry_forward)
             if keep and source.id in previous_scan:
                 carried = self._carry_forward(s, source, previous_scan[source.id], scan_id, keep)
             if state is not None:
