@@ -176,12 +176,13 @@ def suppress_to_k(
 # -- reaching k: generalize first, then suppress ------------------------------------------------
 #
 # A Datafly-style heuristic (Sweeney 1998, simplified). Each quasi-identifier gets a ladder
-# of generalization levels chosen from its values (see :func:`ladder`); while some rows sit
-# in classes smaller than k, the column whose next level most reduces the number of such
-# rows is coarsened by one level (ties: the column with more distinct values at its current
-# level, then the earlier column). It stops when every class has at least k rows or every
-# column is at its top level; then each column is lowered again as far as that suppresses
-# no more rows, and the rows still in small classes are suppressed. Because
+# of generalization levels chosen from its values (see :func:`ladder`); while more rows sit
+# in classes smaller than k than the suppression budget allows, the column whose next
+# level most reduces the number of such rows is coarsened by one level (ties: the column
+# with more distinct values at its current level, then the earlier column). It stops when
+# the rows in small classes fit in the budget or every column is at its top level; then
+# each column is lowered again as far as the rows to suppress stay within the budget, and
+# the rows still in small classes are suppressed. Because
 # every level is a function of the value, a class of k or more rows only ever merges into
 # bigger classes: generalizing never suppresses more rows than suppression alone would.
 #
@@ -292,6 +293,9 @@ class KPlan:
     levels: list[int]
     risky: set[tuple[Any, ...]] = field(default_factory=set)
     suppressed: int = 0
+    #: the most rows the plan may suppress (:func:`suppression_budget`), and whether it held
+    budget: int = 0
+    budget_met: bool = True
     _maps: list[dict[Any, Any]] = field(default_factory=list)
 
     @property
@@ -340,13 +344,30 @@ def _at_risk(sizes: Counter[tuple[Any, ...]], k: int) -> int:
     return sum(size for size in sizes.values() if size < k)
 
 
+def suppression_budget(rows: int, max_suppression: float) -> int:
+    """The most rows a ``max_suppression`` fraction (0.05 = 5%) of ``rows`` allows, rounded down."""
+    if not 0 <= max_suppression <= 1:
+        raise UsageError("the suppression budget is a share of the rows between 0% and 100%")
+    return math.floor(rows * max_suppression + 1e-9)
+
+
 def generalize_to_k(
     sizes: Counter[tuple[Any, ...]], quasi_identifiers: Sequence[str], k: int, *, generalize: bool = True,
+    max_suppression: float = 0.0,
 ) -> KPlan:
     """Choose generalization levels for ``sizes`` (class sizes, as from
     :func:`equivalence_classes`), greedily, then the classes left to suppress; see above.
 
-    With ``generalize=False`` nothing is coarsened: plain suppression.
+    ``max_suppression`` is the suppression budget, a fraction of the rows: while the rows in
+    classes smaller than k fit in it, they are suppressed rather than the quasi-identifiers
+    coarsened (suppressing the rows of the smallest classes costs a few records; coarsening
+    costs every record precision). Generalization starts only when suppression alone would
+    exceed the budget, and stops as soon as the rows left at risk fit in it. When every
+    column is at its top level and they still do not fit, the plan suppresses them anyway
+    (the output must be k-anonymous) and says so with ``budget_met=False``.
+
+    With ``generalize=False`` nothing is coarsened: plain suppression (the budget is then
+    only reported on).
     """
     width = len(quasi_identifiers)
     kinds: list[str] = []
@@ -372,10 +393,11 @@ def generalize_to_k(
             out[tuple(v if m is None else m[v] for v, m in zip(key, columns, strict=True))] += size
         return out
 
+    budget = suppression_budget(sum(sizes.values()), max_suppression)
     levels = [0] * width
     current = classes(levels)
     risk = _at_risk(current, k)
-    while risk:
+    while risk > budget:
         best: tuple[int, int, int] | None = None  # (rows no longer at risk, distinct values, -column)
         best_classes: Counter[tuple[Any, ...]] | None = None
         for i in range(width):
@@ -392,18 +414,21 @@ def generalize_to_k(
         current = best_classes
         risk = _at_risk(current, k)
     # Undo coarsening that bought nothing: lower each column again while that suppresses no
-    # more rows (the greedy steps that merged no small class, such as a postcode taken to
-    # "*" when its prefix already did all it could).
+    # more rows than the budget allows, or than were already left (the greedy steps that
+    # merged no small class, such as a postcode taken to "*" when its prefix already did all
+    # it could).
     for i in range(width):
         while levels[i]:
             trial = classes([*levels[:i], levels[i] - 1, *levels[i + 1:]])
-            if _at_risk(trial, k) > risk:
+            trial_risk = _at_risk(trial, k)
+            if trial_risk > max(risk, budget):
                 break
             levels[i] -= 1
-            current = trial
-    plan = KPlan(list(quasi_identifiers), k, kinds, ladders, levels)
+            current, risk = trial, trial_risk
+    plan = KPlan(list(quasi_identifiers), k, kinds, ladders, levels, budget=budget)
     plan.risky = {key for key, size in current.items() if size < k}
     plan.suppressed = sum(current[key] for key in plan.risky)
+    plan.budget_met = plan.suppressed <= budget
     if any(levels):  # the second pass maps values the first pass saw without recomputing them
         plan._maps = [maps[i].get(level, {}) if level else {} for i, level in enumerate(levels)]
     return plan

@@ -58,6 +58,10 @@ class ExportResult:
     verified: bool = False
     #: with ``k``: ``asset.column`` -> the generalization level the quasi-identifier reached
     generalized: dict[str, str] = field(default_factory=dict)
+    #: with ``k``: whether the rows suppressed fit the suppression budget (None: no ``k``)
+    budget_met: bool | None = None
+    #: records that could not be parsed and were left out (JSON lines)
+    malformed: int = 0
 
     @property
     def coarsened(self) -> dict[str, str]:
@@ -66,8 +70,8 @@ class ExportResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"plan": self.plan.to_dict(), "outputs": self.outputs, "rows": self.rows,
-                "suppressed": self.suppressed, "generalized": self.generalized, "problems": self.problems,
-                "verified": self.verified}
+                "suppressed": self.suppressed, "generalized": self.generalized, "budget_met": self.budget_met,
+                "malformed": self.malformed, "problems": self.problems, "verified": self.verified}
 
 
 class Transformer:
@@ -179,6 +183,7 @@ def export_rows(
     k: int | None = None,
     quasi_identifiers: Sequence[str] = (),
     generalize: bool = True,
+    max_suppression: float = 0.0,
     verify: bool = True,
 ) -> None:
     """Transform the rows ``opener`` yields into the file ``target``, then verify it.
@@ -200,8 +205,9 @@ def export_rows(
 
         sizes, _, _ = equivalence_classes(
             transform.out_columns, (transform(b) for b in opener()), quasi_identifiers)
-        kplan = generalize_to_k(sizes, quasi_identifiers, k, generalize=generalize)
+        kplan = generalize_to_k(sizes, quasi_identifiers, k, generalize=generalize, max_suppression=max_suppression)
         del sizes
+        result.budget_met = kplan.budget_met and result.budget_met is not False
         for name, level in kplan.reached.items():
             result.generalized[f"{where}.{name}"] = level
         transform = Transformer(columns, plans, context)  # a fresh leak sample for the real pass

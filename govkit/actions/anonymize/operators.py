@@ -212,7 +212,10 @@ class Generalize(Operator):
         if match:
             return f"{float(match.group(1)):.1f},{float(match.group(2)):.1f}"
         parts = [p.strip() for p in text.split(",") if p.strip()]
-        return parts[-1] if len(parts) > 1 else ""  # an address keeps only its last part (city)
+        if len(parts) > 1:
+            return parts[-1]  # an address keeps only its last part (city)
+        # no recognisable city part: a placeholder says a location was there (empty stays empty)
+        return f"<{entity_type or 'LOCATION'}>" if parts else ""
 
     def _date(self, value: Any, to: str) -> Any:
         if isinstance(value, datetime.datetime | datetime.date):

@@ -38,6 +38,8 @@ class AnonymizeRequest:
     quasi_identifiers: list[str] = field(default_factory=list)
     #: with ``k``: coarsen the quasi-identifiers before suppressing (False: suppress only)
     generalize: bool = True
+    #: with ``k``: the share of rows (0.05 = 5%) that may be suppressed before generalizing
+    max_suppression: float = 0.05
     verify: bool = True
     batch_size: int = 5000
 
@@ -152,6 +154,7 @@ def _anonymize_file(
 
     export_rows(columns, opener, plan.for_asset(asset), target, context, result, where=asset, fmt=request.fmt,
                 k=request.k, quasi_identifiers=request.quasi_identifiers, generalize=request.generalize,
+                max_suppression=request.max_suppression,
                 verify=request.verify)
     return _finish(result)
 
@@ -199,7 +202,7 @@ def _anonymize_database(
                 assert request.to is not None
                 export_rows(columns, opener, plan.for_asset("query"), Path(request.to), context, result,
                             where="query", fmt=request.fmt, k=request.k, quasi_identifiers=request.quasi_identifiers,
-                            generalize=request.generalize,
+                            generalize=request.generalize, max_suppression=request.max_suppression,
                             verify=request.verify)
             return _finish(result) if not request.dry_run else result
         columns_of = {t.qualified: [c.name for c in t.columns] for t in tables}
@@ -216,9 +219,11 @@ def _anonymize_database(
         if request.dry_run:
             return result
         if request.in_place:
-            apply_in_place(source, tables, plan, context, result, batch_size=request.batch_size)
-            result.verified = False  # in place there is no input left to compare with
-            return result
+            apply_in_place(source, tables, plan, context, result, batch_size=request.batch_size,
+                           verify=request.verify)
+            if not request.verify:
+                return result
+            return _finish(result, in_place=True)
         assert request.to is not None
         if "://" in request.to:
             if request.k is not None:
@@ -238,14 +243,26 @@ def _anonymize_database(
             export_rows([c.name for c in table.columns], opener, plan.for_asset(table.qualified), out, context,
                         result, where=table.qualified, fmt=request.fmt, k=request.k,
                         quasi_identifiers=request.quasi_identifiers, generalize=request.generalize,
+                        max_suppression=request.max_suppression,
                         verify=request.verify)
         return _finish(result)
 
 
-def _finish(result: ExportResult) -> ExportResult:
+#: What a failed in-place verification says: the batches are committed and stay so.
+IN_PLACE_COMMITTED = ("the changes are committed (not rolled back) and the run is incomplete; "
+                      "fix the plan (govkit label, --rule) and re-run, or restore the backup")
+
+
+def _finish(result: ExportResult, *, in_place: bool = False) -> ExportResult:
+    """Mark the result verified, or raise :class:`VerificationFailed` naming the problems.
+
+    In place there is no output file to mark incomplete and no undo: earlier batches are
+    committed, and rolling them back silently would hide that the database already
+    changed. The message says so; the CLI records the run as incomplete in the audit log.
+    """
     result.verified = not result.problems
     if result.problems:
+        where = IN_PLACE_COMMITTED if in_place else "output marked incomplete"
         raise VerificationFailed(result,
-            f"verification failed: {len(result.problems)} problem(s), output marked incomplete: "
-            + "; ".join(result.problems[:5]))
+            f"verification failed: {len(result.problems)} problem(s), {where}: " + "; ".join(result.problems[:5]))
     return result

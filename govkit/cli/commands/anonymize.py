@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from govkit.cli import EXIT_FINDINGS, AppContext
 from govkit.cli.options import emit, to_json, to_table
+
+if TYPE_CHECKING:
+    from govkit.actions.anonymize.export import ExportResult
 
 
 @click.command("anonymize", short_help="Export a source anonymized: database, table, query or file.")
@@ -28,13 +32,17 @@ from govkit.cli.options import emit, to_json, to_table
               help="Generalize the quasi-identifiers, then suppress rows, until the export is k-anonymous.")
 @click.option("--quasi-identifiers", metavar="A,B,C", help="Columns an attacker may know (with --k).")
 @click.option("--no-generalize", is_flag=True, help="With --k: only suppress rows, never coarsen values.")
+@click.option("--max-suppression", type=click.FloatRange(0, 100), default=5.0, show_default=True, metavar="PCT",
+              help="With --k: the share of rows (percent) that may be suppressed; small classes are suppressed "
+                   "while they fit, and values are generalized only beyond it.")
 @click.option("--no-verify", is_flag=True, help="Skip re-scanning the output (not recommended).")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan and result as JSON.")
 @click.pass_obj
 def anonymize_command(app: AppContext, source: str, to: str | None, table: tuple[str, ...], query: str | None,
                       rules: tuple[str, ...], fmt: str | None, dry_run: bool, in_place: bool, apply_: bool,
                       k: int | None,
-                      quasi_identifiers: str | None, no_generalize: bool, no_verify: bool, as_json: bool) -> None:
+                      quasi_identifiers: str | None, no_generalize: bool, max_suppression: float, no_verify: bool,
+                      as_json: bool) -> None:
     """Write an anonymized copy of SOURCE to TARGET, as the inventory and policy say.
 
     SOURCE is a source in govkit.toml, a database URL, or a CSV/JSONL/Parquet file. Which
@@ -45,18 +53,23 @@ def anonymize_command(app: AppContext, source: str, to: str | None, table: tuple
     get the same deterministic operator on both sides, so joins survive.
 
     \b
-    --k N --quasi-identifiers A,B,C makes a file export k-anonymous on those columns: each
-    is coarsened along a ladder (dates: month, year, decade; numbers: ranges of 5, 10, 50,
-    100...; codes and text: first 5, 3, 1 characters, then *), the column that most reduces
-    the rows in classes smaller than N first, until every class has N rows or every column
-    is at its top level; rows still in small classes are suppressed. The levels reached and
-    the rows suppressed are printed and audited. --no-generalize only suppresses.
+    --k N --quasi-identifiers A,B,C makes a file export k-anonymous on those columns. Rows
+    in classes smaller than N are suppressed while they fit in --max-suppression (default
+    5% of the rows); beyond it, the columns are coarsened along a ladder (dates: month,
+    year, decade; numbers: ranges of 5, 10, 50, 100...; codes and text: first 5, 3, 1
+    characters, then *), the column that most reduces the rows at risk first, until those
+    rows fit in the budget or every column is at its top level (then the budget cannot be
+    met, and the output says so). The levels reached and the rows suppressed are printed
+    and audited. --no-generalize only suppresses.
 
     \b
     Verification is on by default: the output is read back, and a transformed field that
     still shows personal data fails the run (exit 1) and leaves TARGET.INCOMPLETE beside it.
     --in-place plans a rewrite of the source database itself; --in-place --apply runs it,
-    one transaction per batch (key and reference columns are refused in place).
+    one transaction per batch (key and reference columns are refused in place), then
+    re-reads the transformed columns. A failed in-place verification exits 1 naming each
+    table.column; the committed changes are not rolled back and the run is recorded as
+    incomplete.
     Exit codes: 0 ok; 1 verification failed; 2 bad input or key.
     """
     from govkit.actions.anonymize.export import VerificationFailed
@@ -68,27 +81,46 @@ def anonymize_command(app: AppContext, source: str, to: str | None, table: tuple
         source, to=to, table=list(table), query=query, rules=list(rules), fmt=fmt, dry_run=dry_run,
         in_place=in_place, apply=apply_, k=k,
         quasi_identifiers=[q.strip() for q in (quasi_identifiers or "").split(",") if q.strip()],
-        generalize=not no_generalize, verify=not no_verify)
+        generalize=not no_generalize, max_suppression=max_suppression / 100, verify=not no_verify)
     dry_run = dry_run or (in_place and not apply_)
     if dry_run or workspace is None:
-        result = anonymize(request, workspace)
+        try:
+            result = anonymize(request, workspace)
+        except VerificationFailed as failed:
+            _report_failure(failed.result, in_place, as_json)
+            sys.exit(EXIT_FINDINGS)
     else:
-        params = {"source": _display(source), "to": _display(to or "") or "in place", "rules": list(rules), "k": k}
+        params: dict[str, Any] = {"source": _display(source), "to": _display(to or "") or "in place",
+                                  "rules": list(rules), "k": k}
+        if k:
+            params["max_suppression"] = max_suppression
+        failure: ExportResult | None = None
         with audit_action(workspace.state_dir, "anonymize", params) as entry:
             try:
                 result = anonymize(request, workspace)
             except VerificationFailed as failed:
+                # recorded as a verification failure (exiting inside the block would record "exit-1")
+                failure = failed.result
                 entry.outcome = "verification-failed"
-                entry.counts.update(rows=failed.result.rows, problems=len(failed.result.problems))
-                _report_failure(failed.result.problems)
-                sys.exit(EXIT_FINDINGS)
-            entry.params["plan"] = [f"{p.asset}.{p.field}={p.spec}" for p in result.plan.fields.values()]
-            entry.counts.update(rows=result.rows, suppressed=result.suppressed, fields=len(result.plan.fields))
-            if k:
-                entry.counts["generalized"] = len(result.coarsened)
-                entry.params["generalized"] = [f"{name}={level}" for name, level in result.generalized.items()]
+                entry.params["verification"] = "failed"
+                entry.params["status"] = _status(failure, in_place)
+                entry.params["problems"] = failure.problems[:20]  # field names and counts, never values
+                entry.counts.update(rows=failure.rows, problems=len(failure.problems))
+            else:
+                entry.params["plan"] = [f"{p.asset}.{p.field}={p.spec}" for p in result.plan.fields.values()]
+                entry.params["verification"] = "passed" if result.verified else "skipped"
+                entry.counts.update(rows=result.rows, suppressed=result.suppressed, fields=len(result.plan.fields))
+                if result.malformed:
+                    entry.counts["malformed"] = result.malformed
+                if k:
+                    entry.counts["generalized"] = len(result.coarsened)
+                    entry.params["generalized"] = [f"{name}={level}" for name, level in result.generalized.items()]
+                    entry.params["suppression_budget_met"] = result.budget_met is not False
+        if failure is not None:
+            _report_failure(failure, in_place, as_json)
+            sys.exit(EXIT_FINDINGS)
     if as_json:
-        emit(to_json(result.to_dict()), None)
+        emit(to_json(_as_dict(result, in_place, dry_run)), None)
         return
     rows = [[p.asset, p.field, p.entity_type or "", p.spec, p.why] for p in result.plan.fields.values()]
     emit(to_table(["asset", "field", "entity", "operator", "why"], rows, title="Anonymization plan"), None)
@@ -97,15 +129,37 @@ def anonymize_command(app: AppContext, source: str, to: str | None, table: tuple
     if dry_run:
         click.echo("dry run: nothing written" + ("; add --apply to execute" if in_place else ""), err=True)
         return
+    verified = "verified" if result.verified else "not verified (--no-verify)"
     if in_place:
-        click.echo(f"rewrote {result.rows} row(s) in place: {', '.join(result.outputs)}", err=True)
+        click.echo(f"rewrote {result.rows} row(s) in place: {', '.join(result.outputs)}; {verified}", err=True)
         return
     suppressed = ""
     if k:
         levels = ", ".join(f"{name}={level}" for name, level in result.generalized.items())
         suppressed = (f"; quasi-identifiers generalized to {levels}; suppressed {result.suppressed} row(s) "
                       f"in classes smaller than k={k}")
-    click.echo(f"wrote {result.rows} row(s) to {', '.join(result.outputs)}{suppressed}; verified", err=True)
+        if result.budget_met is False:
+            suppressed += f" (more than the {max_suppression:g}% budget: it could not be met)"
+    malformed = f"; left out {result.malformed} malformed line(s)" if result.malformed else ""
+    click.echo(f"wrote {result.rows} row(s) to {', '.join(result.outputs)}{suppressed}{malformed}; {verified}",
+               err=True)
+
+
+def _status(result: ExportResult, in_place: bool) -> str:
+    if result.problems:
+        return "incomplete (changes committed)" if in_place else "incomplete"
+    return "complete"
+
+
+def _as_dict(result: ExportResult, in_place: bool, dry_run: bool) -> dict[str, Any]:
+    """The result as JSON, with the run's status: ``complete``, ``incomplete`` or ``planned``."""
+    data = result.to_dict()
+    data["status"] = "planned" if dry_run else _status(result, in_place)
+    data["verification"] = ("failed" if result.problems else "passed" if result.verified else
+                            "not run" if dry_run else "skipped")
+    if in_place and not dry_run:
+        data["committed"] = True  # in place, batches are committed as they go; nothing is rolled back
+    return data
 
 
 def _display(value: str) -> str:
@@ -117,9 +171,16 @@ def _display(value: str) -> str:
     return redact(value)
 
 
-def _report_failure(problems: list[str]) -> None:
-    click.echo("govkit: error: verification failed, output marked incomplete:", err=True)
-    for problem in problems:
+def _report_failure(result: ExportResult, in_place: bool, as_json: bool) -> None:
+    if as_json:
+        emit(to_json(_as_dict(result, in_place, False)), None)
+    if in_place:
+        from govkit.actions.anonymize.run import IN_PLACE_COMMITTED
+
+        click.echo(f"govkit: error: verification failed after the in-place rewrite: {IN_PLACE_COMMITTED}:", err=True)
+    else:
+        click.echo("govkit: error: verification failed, output marked incomplete:", err=True)
+    for problem in result.problems:
         click.echo(f"  {problem}", err=True)
 
 
