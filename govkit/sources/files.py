@@ -45,8 +45,10 @@ from govkit.detect.engine import DEFAULT_MODEL, DetectionEngine, get_engine
 from govkit.detect.entities import entity, known_entities
 from govkit.model.findings import Finding, Skipped
 from govkit.sources.formats import FileInput, Problems, Reader, TooLarge, open_input
+from govkit.sources.formats.ranges import PART_BYTES as _RANGE_BYTES
+from govkit.sources.formats.ranges import line_ranges, range_blocks, splittable
 from govkit.sources.formats.sampling import ColumnSampler
-from govkit.sources.formats.spans import EntityTally, SpanScanner
+from govkit.sources.formats.spans import SpanScanner, TextScan
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +108,26 @@ class _Task:
     relative: str
     size: int
     mtime_ns: int
+    #: ``(index, start byte, end byte)`` when this is one part of a big text file, and
+    #: ``parts`` the number of parts of that file.
+    part: tuple[int, int, int] | None = None
+    parts: int = 1
+
+
+@dataclass(slots=True)
+class _PartOutcome:
+    """One byte range of a big text file, scanned; merged with its siblings by :class:`_Parts`."""
+
+    relative: str
+    index: int
+    parts: int
+    scan: TextScan | None
+    problems: Problems
+    failure: str | None = None
+    format: str = "text"
+    described: str = "text"
+    encoding: str | None = None
+    fingerprint: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -345,6 +367,8 @@ def _unchanged(path: str, info: os.stat_result, old: dict[str, Any]) -> bool:
 #: Below this many bytes in all, files are scanned in-process unless ``jobs`` is given: each
 #: worker process loads its own NLP model (seconds), which small inputs never win back.
 PARALLEL_MIN_BYTES = 64 * 1024 * 1024
+#: Text files bigger than this are scanned in byte ranges of about this size (see ranges.py).
+PART_BYTES = _RANGE_BYTES
 
 
 def _run(tasks: list[_Task], options: FileScanOptions, display: str, progress: Progress | None) -> Iterator[_Outcome]:
@@ -352,33 +376,128 @@ def _run(tasks: list[_Task], options: FileScanOptions, display: str, progress: P
         jobs = 1
     else:
         jobs = options.jobs or os.cpu_count() or 1
-    jobs = max(1, min(jobs, len(tasks)))
+    units = _split(tasks)
+    jobs = max(1, min(jobs, len(units)))
+    parts = _Parts(options.min_confidence)
     if jobs == 1:
         engine = get_engine(options.model)
-        for task in tasks:
-            outcome = scan_one(task, options, engine)
-            if progress:
-                progress("file", task.relative)
-            yield outcome
+        for unit in units:
+            done = parts.add(scan_part(unit, options, engine)) if unit.part else scan_one(unit, options, engine)
+            if done is not None:
+                if progress:
+                    progress("file", done.relative)
+                yield done
         return
-    # Biggest first, so one large log does not start last and keep the run waiting.
-    ordered = sorted(tasks, key=lambda t: -t.size)
+    # Biggest first, so one large log does not start last and keep the run waiting; the
+    # parts of a split file go in file order, so its first part starts first.
+    ordered = sorted(units, key=lambda t: (-t.size, t.relative, t.part[0] if t.part else 0))
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
         max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(options.model,)
     ) as pool:
-        futures: dict[Future[_Outcome], _Task] = {pool.submit(_worker_scan, t, options): t for t in ordered}
+        futures: dict[Future[_Outcome | _PartOutcome], _Task] = {
+            pool.submit(_worker_scan, t, options): t for t in ordered
+        }
         for future in as_completed(futures):
             task = futures[future]
             try:
-                outcome = future.result()
+                result = future.result()
             except Exception as exc:  # a worker died (out of memory, killed): report the file
-                outcome = _Outcome(
-                    task.relative, skipped=[Skipped(task.relative, f"scan failed: {type(exc).__name__}")]
-                )
+                reason = f"scan failed: {type(exc).__name__}"
+                if task.part is None:
+                    result = _Outcome(task.relative, skipped=[Skipped(task.relative, reason)])
+                else:
+                    result = _PartOutcome(task.relative, task.part[0], task.parts, None, Problems(), failure=reason)
+            merged = parts.add(result) if isinstance(result, _PartOutcome) else result
+            if merged is None:
+                continue
             if progress:
-                progress("file", task.relative)
-            yield outcome
+                progress("file", merged.relative)
+            yield merged
+    parts.check_empty()
+
+
+def _split(tasks: list[_Task]) -> list[_Task]:
+    """Tasks with every big, splittable text file replaced by one task per byte range."""
+    out: list[_Task] = []
+    for task in tasks:
+        ranges = _ranges_of(task)
+        if len(ranges) <= 1:
+            out.append(task)
+            continue
+        for index, (start, end) in enumerate(ranges):
+            out.append(_Task(task.path, task.relative, end - start, task.mtime_ns, (index, start, end), len(ranges)))
+    return out
+
+
+def _ranges_of(task: _Task) -> list[tuple[int, int]]:
+    if task.size <= PART_BYTES:
+        return []
+    try:
+        source, reader_class = open_input(Path(task.path))
+    except (OSError, EOFError):
+        return []  # scan_one reports it
+    try:
+        if reader_class is None or reader_class.structured or not splittable(source):
+            return []
+        return line_ranges(task.path, task.size, PART_BYTES)
+    except OSError:
+        return []
+    finally:
+        source.close()
+
+
+class _Parts:
+    """Collects the parts of split files; hands back a file's outcome once all its parts are in."""
+
+    def __init__(self, min_confidence: float) -> None:
+        self.min_confidence = min_confidence
+        self.pending: dict[str, dict[int, _PartOutcome]] = {}
+
+    def add(self, part: _PartOutcome) -> _Outcome | None:
+        got = self.pending.setdefault(part.relative, {})
+        got[part.index] = part
+        if len(got) < part.parts:
+            return None
+        del self.pending[part.relative]
+        return _merge_parts([got[i] for i in range(part.parts)], self.min_confidence)
+
+    def check_empty(self) -> None:
+        """Every part of every split file was merged (a lost part would lose a file)."""
+        if self.pending:  # pragma: no cover - every submitted part yields a result or an error
+            raise RuntimeError(f"parts of {len(self.pending)} files were never merged")
+
+
+def _merge_parts(parts: list[_PartOutcome], min_confidence: float) -> _Outcome:
+    """One file's outcome from its parts, as if it had been read in one go."""
+    first = parts[0]
+    outcome = _Outcome(first.relative)
+    problems = Problems()
+    for part in parts:
+        problems.malformed += part.problems.malformed
+        problems.ragged += part.problems.ragged
+        problems.invalid_bytes += part.problems.invalid_bytes
+        problems.overlong_lines += part.problems.overlong_lines
+        problems.notes.extend(n for n in part.problems.notes if n not in problems.notes)
+    scans = [p.scan for p in parts if p.scan is not None]
+    failures = sorted({p.failure for p in parts if p.failure is not None})
+    if not scans:
+        outcome.skipped.extend(Skipped(first.relative, reason) for reason in failures)
+        return outcome
+    scan = TextScan.merge(scans)
+    meta = {
+        "format": first.format,
+        "encoding": first.encoding,
+        "compressed": False,
+        "lines": scan.lines,
+        "problems": problems.to_dict(),
+        "parts": len(parts),
+    }
+    _text_outcome(first.relative, first.described, meta, scan, min_confidence, outcome)
+    outcome.skipped.extend(Skipped(first.relative, reason) for reason in failures)
+    outcome.skipped.extend(Skipped(first.relative, message) for message in problems.messages())
+    outcome.fingerprint = first.fingerprint
+    return outcome
 
 
 def _init_worker(model: str | None) -> None:
@@ -387,8 +506,49 @@ def _init_worker(model: str | None) -> None:
     get_engine(model)
 
 
-def _worker_scan(task: _Task, options: FileScanOptions) -> _Outcome:
-    return scan_one(task, options, get_engine(options.model))
+def _worker_scan(task: _Task, options: FileScanOptions) -> _Outcome | _PartOutcome:
+    engine = get_engine(options.model)
+    return scan_part(task, options, engine) if task.part else scan_one(task, options, engine)
+
+
+def scan_part(task: _Task, options: FileScanOptions, engine: DetectionEngine) -> _PartOutcome:
+    """Scan one byte range of a big text file; never raises for anything the file contains.
+
+    The part gets its share of the file's NER sample (in proportion to its bytes) and its
+    own seed, so the sample is stratified over the file and the same for any ``jobs``.
+    """
+    assert task.part is not None
+    index, start, end = task.part
+    problems = Problems()
+    part = _PartOutcome(task.relative, index, task.parts, None, problems)
+    try:
+        source, reader_class = open_input(Path(task.path))
+    except (OSError, EOFError) as exc:
+        part.failure = _os_reason(exc) if isinstance(exc, OSError) else "unreadable"
+        return part
+    try:
+        whole = max(1, os.path.getsize(task.path))
+        share = math.ceil(options.ner_lines * (end - start) / whole)
+        scanner = SpanScanner(engine, ner_lines=share, seed=options.seed, key=f"{task.relative}#{index}")
+        try:
+            for block in range_blocks(source, start, end, problems):
+                scanner.feed(block)
+        except Exception as exc:
+            part.failure = _read_failure(exc, source)
+        scanner.finish()
+        part.scan = scanner.result()
+        if reader_class is not None:
+            reader = reader_class(source, problems, max_bytes=options.max_bytes)
+            part.format, part.described = reader.name, reader.describe()
+        part.encoding = source.encoding
+    finally:
+        source.close()
+    if index == 0:
+        try:
+            part.fingerprint = fingerprint(task.path)
+        except OSError:
+            part.fingerprint = None
+    return part
 
 
 def scan_one(task: _Task, options: FileScanOptions, engine: DetectionEngine) -> _Outcome:
@@ -556,56 +716,56 @@ def _scan_text(
             scanner.feed(block)
     except Exception as exc:
         failure = _read_failure(exc, source)
-    tallies = scanner.finish()
+    scanner.finish()
+    scan = scanner.result()
+    meta = _file_meta(reader, source, problems, scan.lines)
+    _text_outcome(task.relative, reader.describe(), meta, scan, options.min_confidence, outcome)
+    _report_problems(task, problems, failure, outcome, source)
+
+
+def _text_outcome(
+    relative: str, described: str, meta: dict[str, Any], scan: TextScan, min_confidence: float, outcome: _Outcome
+) -> None:
+    """Asset, verdict and findings of a text file from what its scan (or its parts) found."""
     catalogue = set(known_entities())
-    found = _text_findings(task.relative, tallies, scanner, options, catalogue)
-    meta = _file_meta(reader, source, problems, scanner.lines)
+    found = _text_findings(relative, scan, catalogue, min_confidence)
     detail = {
         "file": meta,
-        "entities": {name: tally.to_dict() for name, tally in tallies.items() if name in catalogue},
+        "entities": {name: tally.to_dict() for name, tally in scan.entities.items() if name in catalogue},
         "ner": {
-            "candidate_lines": scanner.ner_lines_offered,
-            "analysed_lines": scanner.ner_lines_analysed,
-            "sampled": scanner.ner_lines_offered > scanner.ner_lines_analysed,
+            "candidate_lines": scan.ner_lines_offered,
+            "analysed_lines": scan.ner_lines_analysed,
+            "sampled": scan.ner_lines_offered > scan.ner_lines_analysed,
         },
-        "candidate_windows": scanner.candidate_windows,
+        "candidate_windows": scan.candidate_windows,
     }
     reported = [f.entity_type for f in found]
     outcome.asset = {
-        "name": task.relative,
+        "name": relative,
         "kind": "file",
-        "row_estimate": scanner.lines,
+        "row_estimate": scan.lines,
         "primary_key": [],
         "foreign_keys": [],
         "indexes": [],
-        "fields": [
-            {"name": "", "sql_type": reader.describe(), "kind": "text", "nullable": False, "primary_key": False}
-        ],
+        "fields": [{"name": "", "sql_type": described, "kind": "text", "nullable": False, "primary_key": False}],
     }
     outcome.verdicts.append(
         {
-            "asset": task.relative,
+            "asset": relative,
             "field": "",
             "rule": "free text",
             "reason": ("free text mentioning " + ", ".join(reported))
             if reported
             else "free text with no personal data found",
-            "sampled": scanner.lines,
+            "sampled": scan.lines,
             "detail": detail,
         }
     )
     outcome.findings.extend(found)
-    outcome.values_analyzed = scanner.lines
-    _report_problems(task, problems, failure, outcome, source)
+    outcome.values_analyzed = scan.lines
 
 
-def _text_findings(
-    asset: str,
-    tallies: dict[str, EntityTally],
-    scanner: SpanScanner,
-    options: FileScanOptions,
-    catalogue: set[str],
-) -> list[Finding]:
+def _text_findings(asset: str, scan: TextScan, catalogue: set[str], min_confidence: float) -> list[Finding]:
     """Findings for a text file, one per entity type, field ``None`` (the whole file).
 
     Validated pattern hits grow more certain with each independent hit:
@@ -615,20 +775,20 @@ def _text_findings(
     at least two are needed, and confidence rises with their number to at most 0.85.
     """
     out = []
-    for name, tally in tallies.items():
+    for name, tally in scan.entities.items():
         if name not in catalogue or not tally.count:
             continue
         if tally.source == "ner":
             if tally.count < 2:
                 continue
             confidence = min(0.85, 0.45 + 0.1 * math.log2(tally.count))
-            sampled = scanner.ner_lines_analysed
+            sampled = scan.ner_lines_analysed
         else:
             score = min(tally.mean_score, 0.999)
             confidence = 1.0 - (1.0 - score) ** (1.0 + math.log2(tally.count))
-            sampled = scanner.lines
+            sampled = scan.lines
         confidence = round(min(confidence, 0.99), 3)
-        if confidence < options.min_confidence:
+        if confidence < min_confidence:
             continue
         out.append(
             Finding(

@@ -146,7 +146,8 @@ def _numbers(text: str, classes: npt.NDArray[np.uint8]) -> list[tuple[int, int, 
     starts, ends = _runs((classes & (_DIGIT | _NUMSEP)) != 0)
     prefix = _prefix(digit)
     digits = _count(prefix, starts, ends)
-    dots = _count(_prefix((classes & _DOT) != 0), starts, ends)
+    dot_prefix = _prefix((classes & _DOT) != 0)
+    dots = _count(dot_prefix, starts, ends)
     keep = (digits >= 7) | ((digits >= 4) & (dots >= 3))
     starts, ends, digits = starts[keep], ends[keep], digits[keep]
     if not len(starts):
@@ -159,9 +160,13 @@ def _numbers(text: str, classes: npt.NDArray[np.uint8]) -> list[tuple[int, int, 
     )
     date_sep = (padded_classes & _DATESEP) != 0
     pdigit = (padded_classes & _DIGIT) != 0
+    # Every digit position is checked: ``13.37.48.94`` has the separators of ``13.05.2024``
+    # at 2 and 5 but a dot at 8, and is an address, not a date.
     ymd = (
         date_sep[first + 4]
         & (padded[first + 4] == padded[first + 7])
+        & pdigit[first + 1]
+        & pdigit[first + 2]
         & pdigit[first + 3]
         & pdigit[first + 5]
         & pdigit[first + 6]
@@ -175,18 +180,21 @@ def _numbers(text: str, classes: npt.NDArray[np.uint8]) -> list[tuple[int, int, 
         & pdigit[first + 3]
         & pdigit[first + 4]
         & pdigit[first + 6]
+        & pdigit[first + 7]
+        & pdigit[first + 8]
         & pdigit[first + 9]
     )
     dated = (ymd | dmy) & (ends - first >= 10)
     after = np.minimum(first + 10, ends)
     starts = np.where(dated, after, starts)
     remaining = _count(prefix, starts, ends)
+    dots_left = _count(dot_prefix, starts, ends)
     # A solid run of 12 or more than 19 digits not starting with 0 is no entity govkit knows
     # (too long for a nationally written phone, the wrong length for cards and IDs): ids.
     solid = (ends - starts) == remaining
     lead = padded[starts]
     id_like = solid & ((remaining == 12) | (remaining > 19)) & (lead != 48)
-    keep = (~dated | (remaining >= 7)) & ~id_like
+    keep = (~dated | (remaining >= 7) | ((remaining >= 4) & (dots_left >= 3))) & ~id_like
     out: list[tuple[int, int, str]] = []
     for start, end in zip(starts[keep].tolist(), ends[keep].tolist(), strict=True):
         piece = text[start:end]

@@ -100,6 +100,52 @@ class EntityTally:
 
 
 @dataclass(slots=True)
+class TextScan:
+    """What a :class:`SpanScanner` found in a file, or in one part of it: small and picklable.
+
+    A big file is scanned in byte ranges by several processes (see
+    :mod:`~govkit.sources.formats.ranges`); :meth:`merge` puts the parts back together as
+    if one scanner had read the whole file.
+    """
+
+    entities: dict[str, EntityTally]
+    lines: int
+    ner_lines_offered: int
+    ner_lines_analysed: int
+    candidate_windows: int
+
+    @classmethod
+    def merge(cls, parts: list[TextScan]) -> TextScan:
+        """The parts of one file, in file order; each part's lines counted from 1."""
+        entities: dict[str, EntityTally] = {}
+        offset = 0
+        for part in parts:
+            for name, tally in part.entities.items():
+                into = entities.get(name)
+                if into is None:
+                    into = entities[name] = EntityTally(source=tally.source)
+                into.count += tally.count
+                into.score_total += tally.score_total
+                for line in tally.lines:
+                    if len(into.lines) < _MAX_LINES_KEPT and (not into.lines or into.lines[-1] != line + offset):
+                        into.lines.append(line + offset)
+                for position in tally.positions:
+                    if len(into.positions) < _MAX_POSITIONS:
+                        into.positions.append({"line": position["line"] + offset, "column": position["column"]})
+                for example in tally.examples:
+                    if len(into.examples) < _MAX_EXAMPLES and example not in into.examples:
+                        into.examples.append(example)
+            offset += part.lines
+        return cls(
+            dict(sorted(entities.items())),
+            sum(p.lines for p in parts),
+            sum(p.ner_lines_offered for p in parts),
+            sum(p.ner_lines_analysed for p in parts),
+            sum(p.candidate_windows for p in parts),
+        )
+
+
+@dataclass(slots=True)
 class _Window:
     text: str
     line: int
@@ -141,6 +187,7 @@ class SpanScanner:
         text = block.text
         self.lines += text.count("\n") + (0 if block.first_column else 1)
         windows: dict[frozenset[str], list[_Window]] = {}
+        hits: list[tuple[str, int, int, str, float]] = []
         lines = _Lines(text, block)
         for start, end, group in find_candidates(text):
             token = text[start:end]
@@ -152,7 +199,7 @@ class SpanScanner:
             if group == "number":
                 score = self._phone.score(text, start, end, token)
                 if score is not None:
-                    self._record("PHONE_NUMBER", line, start - line_start + column0, token, score, "patterns")
+                    hits.append(("PHONE_NUMBER", line, start - line_start + column0, token, score))
                 entities = _number_entities(token)
                 if not entities:
                     continue
@@ -160,17 +207,24 @@ class SpanScanner:
             windows.setdefault(entities, []).append(window)
         for entities, found in windows.items():
             self.candidate_windows += len(found)
-            self._run_patterns(entities, found)
+            self._run_patterns(entities, found, hits)
+        # Recorded in file order, so first lines, positions and examples do not depend on
+        # how the file was cut into blocks or parts.
+        hits.sort(key=lambda hit: (hit[1], hit[2], hit[0]))
+        for entity, line, column, value, score in hits:
+            self._record(entity, line, column, value, score, "patterns")
         self._collect_ner_lines(block)
 
-    def _run_patterns(self, entities: frozenset[str], windows: list[_Window]) -> None:
+    def _run_patterns(
+        self, entities: frozenset[str], windows: list[_Window], hits: list[tuple[str, int, int, str, float]]
+    ) -> None:
         results = self.engine.find_patterns([w.text for w in windows], entities)
         for window, spans in zip(windows, results, strict=True):
             for span in spans:
                 if span.score < STRONG_SCORE or span.end <= window.start or span.start >= window.end:
                     continue
                 value = window.text[span.start : span.end]
-                self._record(span.entity_type, window.line, window.column + span.start, value, span.score, "patterns")
+                hits.append((span.entity_type, window.line, window.column + span.start, value, span.score))
 
     def _collect_ner_lines(self, block: TextBlock) -> None:
         if not self.ner_candidates.size:
@@ -201,6 +255,16 @@ class SpanScanner:
                         span.entity_type, line, column0 + span.start, text[span.start : span.end], span.score, "ner"
                     )
         return dict(sorted(self.entities.items()))
+
+    def result(self) -> TextScan:
+        """Everything found so far, as a :class:`TextScan` (call after :meth:`finish`)."""
+        return TextScan(
+            dict(sorted(self.entities.items())),
+            self.lines,
+            self.ner_lines_offered,
+            self.ner_lines_analysed,
+            self.candidate_windows,
+        )
 
     @property
     def ner_lines_analysed(self) -> int:

@@ -1,0 +1,173 @@
+"""Plain-log scanning: the candidate prefilter never loses what the full detector finds, and
+big files split into byte ranges give the same result as one pass."""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import govkit.sources.files as files_module
+from govkit.demo import SyntheticData
+from govkit.detect.columns import STRONG_SCORE
+from govkit.detect.engine import DetectionEngine, get_engine
+from govkit.sources.files import FileScanOptions, scan_files
+from govkit.sources.formats._candidates import find_candidates
+from govkit.sources.formats.base import FileInput, Problems, TextBlock
+from govkit.sources.formats.ranges import line_ranges, range_blocks
+from govkit.sources.formats.spans import SpanScanner
+
+_LOCALES = ["en_US", "de_DE", "fr_FR", "es_ES", "en_GB"]
+
+
+def _person(data: SyntheticData, rng: random.Random) -> str:
+    first, last = data.first_last(rng.choice(_LOCALES))
+    return f"{first} {last}"
+
+
+def _email(data: SyntheticData, rng: random.Random) -> str:
+    locale = rng.choice(_LOCALES)
+    return data.email(*data.first_last(locale), locale)
+
+
+def _ipv6(_data: SyntheticData, rng: random.Random) -> str:
+    address = ipaddress.IPv6Address(rng.getrandbits(128))
+    return address.exploded if rng.random() < 0.5 else address.compressed
+
+
+#: Generated PII of every kind the issue names, and the entity types that count as finding it.
+KINDS: dict[str, tuple[Callable[[SyntheticData, random.Random], str], frozenset[str]]] = {
+    "email": (_email, frozenset({"EMAIL_ADDRESS"})),
+    "cn_phone": (lambda d, _r: d.cn_mobile(), frozenset({"CN_PHONE_NUMBER", "PHONE_NUMBER"})),
+    "us_phone": (lambda d, _r: d.phone("US"), frozenset({"PHONE_NUMBER"})),
+    "resident_id": (lambda d, _r: d.resident_id(), frozenset({"CN_RESIDENT_ID"})),
+    "card": (lambda d, r: d.card_number(grouped=r.random() < 0.5), frozenset({"CREDIT_CARD", "CN_BANK_CARD"})),
+    "ipv4": (lambda d, _r: d.ipv4(), frozenset({"IP_ADDRESS"})),
+    "ipv6": (_ipv6, frozenset({"IP_ADDRESS"})),
+    "person": (_person, frozenset({"PERSON"})),
+}
+
+#: Log line shapes: time stamps (ISO, European dates), levels, loggers, key=value, bare.
+TEMPLATES = [
+    "2024-05-01 12:00:01,123 INFO  [exec-3] c.s.Auth - new device login from {value}",
+    "2024-05-01T12:00:01Z WARN c.s.Crm - customer {value} updated the shipping address",
+    "13.05.2024 08:15:00 DEBUG user={value} session=8f3a2c",
+    "{value}",
+    "[2024-05-01 12:00:01] ERROR callback to {value} failed after 3 retries (took 1200 ms)",
+    "May  1 12:00:01 host app[4242]: contact {value}, order 123456 ok",
+]
+
+
+def _scanner_types(engine: DetectionEngine, line: str) -> set[str]:
+    found: set[str] = set()
+    scanner = SpanScanner(engine, ner_lines=10, sink=lambda _line, _column, name: found.add(name))
+    scanner.feed(TextBlock(line, 1))
+    scanner.finish()
+    return found
+
+
+def _detector_types(engine: DetectionEngine, line: str, value: str) -> set[str]:
+    """What the full detector (every recognizer, then the NER model) finds over ``value``."""
+    start = line.index(value)
+    end = start + len(value)
+    spans = [s for s in engine.find_patterns([line])[0] if s.score >= STRONG_SCORE]
+    spans += engine.find_named_entities([line])[0]
+    return {s.entity_type for s in spans if s.start < end and start < s.end}
+
+
+@settings(max_examples=160, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), kind=st.sampled_from(sorted(KINDS)), template=st.sampled_from(TEMPLATES))
+def test_prefilter_passes_every_line_the_detector_flags(seed: int, kind: str, template: str) -> None:
+    """Whatever planted entity the full detector finds on a line, the scanner finds too."""
+    engine = get_engine()
+    make, accepted = KINDS[kind]
+    rng = random.Random(seed)
+    value = make(SyntheticData(seed), rng)
+    line = template.format(value=value)
+    expected = _detector_types(engine, line, value) & accepted
+    assert expected <= _scanner_types(engine, line), line
+
+
+@pytest.mark.parametrize(
+    ("line", "ip"),
+    [
+        ("2024-05-01 00:00:54,208 INFO c.s.Auth - new device login from 13.37.48.94", "13.37.48.94"),
+        ("2024-05-01 00:02:34,663 WARN c.s.Auth - new device login from 57.23.68.75", "57.23.68.75"),
+        ("2024-05-01 1.2.3.4 connected", "1.2.3.4"),
+        ("01/05/2024 10.0.0.1 connected", "10.0.0.1"),
+    ],
+)
+def test_addresses_shaped_like_dates_are_candidates(line: str, ip: str) -> None:
+    """dd.mm.yyyy matched ``13.37.48.94`` at 2 and 5; all ten characters decide now."""
+    assert (ip, "ip") in [(line[s:e], group) for s, e, group in find_candidates(line)]
+
+
+def test_dates_are_still_not_candidates() -> None:
+    assert find_candidates("on 13.05.2024 and 2024-05-13 and 13/05/2024 ok") == []
+
+
+@pytest.mark.parametrize("context", ["version=1.2.3.4", "pkg==1.2.3.4", "ver 1.2.3.4 deployed", "v1.2.3.4"])
+def test_version_strings_are_not_addresses(engine: DetectionEngine, context: str) -> None:
+    assert "IP_ADDRESS" not in _scanner_types(engine, f"2024-05-01 12:00:01 INFO build {context}")
+
+
+def test_line_ranges_cut_after_line_feeds(tmp_path: Path) -> None:
+    path = tmp_path / "a.log"
+    lines = [f"line {i} " + "x" * (i % 37) for i in range(3000)]
+    data = ("\n".join(lines) + "\n").encode()
+    path.write_bytes(data)
+    ranges = line_ranges(path, len(data), 4096)
+    assert len(ranges) > 10
+    assert ranges[0][0] == 0
+    assert ranges[-1][1] == len(data)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))
+    assert all(data[end - 1 : end] == b"\n" for _, end in ranges)
+    source = FileInput(path=path, name=path.name, compressed=False, head=data[:100], encoding="utf-8")
+    read: list[str] = []
+    for start, end in ranges:
+        read.extend(b.text for b in range_blocks(source, start, end, Problems()))
+    assert "\n".join(read).split("\n") == lines
+
+
+def test_a_file_without_line_feeds_is_one_range(tmp_path: Path) -> None:
+    path = tmp_path / "one.log"
+    path.write_bytes(b"x" * 10_000)
+    assert line_ranges(path, 10_000, 1000) == [(0, 10_000)]
+
+
+def _write_log(path: Path, lines: int) -> None:
+    rng = random.Random(5)
+    data = SyntheticData(5)
+    out = []
+    for index in range(lines):
+        if index % 20 == 7:
+            kind = sorted(KINDS)[index // 20 % len(KINDS)]
+            value = KINDS[kind][0](data, rng)
+            out.append(f"2024-05-01 12:00:{index % 60:02d} INFO c.s.X - contact {value} seen")
+        else:
+            out.append(f"2024-05-01 12:00:{index % 60:02d} DEBUG c.s.Y - order {rng.randint(1, 99999)} ok")
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+
+
+def test_split_scan_equals_one_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Byte ranges give the same counts, lines and positions as reading the file in one go."""
+    _write_log(tmp_path / "app.log", 4000)
+    options = FileScanOptions(jobs=1)
+    whole = scan_files(tmp_path, options)
+    monkeypatch.setattr(files_module, "PART_BYTES", 30_000)
+    split = scan_files(tmp_path, options)
+    one, parts = whole.verdicts[0]["detail"], split.verdicts[0]["detail"]
+    assert parts["file"]["parts"] > 3
+    assert parts["file"]["lines"] == one["file"]["lines"] == 4000
+    pattern_entities = {k: v for k, v in one["entities"].items() if v["source"] == "patterns"}
+    assert pattern_entities, "the log holds validated entities"
+    for name, tally in pattern_entities.items():
+        assert parts["entities"][name] == tally, name
+    assert {f.entity_type for f in split.findings} >= {f.entity_type for f in whole.findings if f.hits > 3}
+    assert split.fingerprints == whole.fingerprints
