@@ -57,7 +57,8 @@ class FieldPlan:
 
 @dataclass(slots=True)
 class Rule:
-    """A ``--rule FIELD=OPERATOR[:params]``; FIELD is ``column`` or ``table.column`` (globs ok)."""
+    """A ``--rule FIELD=OPERATOR[:params]``; FIELD is ``column`` or ``table.column`` (globs ok),
+    or a JSON path starting with ``$`` (``$.user.email``), kept whole."""
 
     asset: str
     field: str
@@ -70,9 +71,11 @@ class Rule:
         target, sep, spec = text.partition("=")
         if not sep or not target.strip() or not spec.strip():
             raise UsageError(f'--rule expects FIELD=OPERATOR[:params], e.g. Customer.Email=pseudonymize; got "{text}"')
-        asset, dot, name = target.strip().rpartition(".")
         operator, params = parse_spec(spec.strip())
         validate_params(operator, params)
+        if target.strip().startswith("$"):  # a JSON path: its dots are steps, not table.column
+            return cls("*", target.strip(), operator, params, text)
+        asset, dot, name = target.strip().rpartition(".")
         return cls(asset if dot else "*", name, operator, params, text)
 
     def matches(self, asset: str, field_name: str) -> bool:

@@ -128,15 +128,14 @@ def _anonymize_file(
         result = ExportResult(plan)
         if request.dry_run:
             return result
-        assert request.to is not None
-        if Path(request.to).resolve() == path.resolve():
-            raise UsageError("--to names the source file itself; write the anonymized copy elsewhere")
-        anonymize_text_file(path, Path(request.to), plan, context, result, verify=request.verify)
+        anonymize_text_file(path, _copy_target(request, path), plan, context, result, verify=request.verify)
         return _finish(result)
-    columns, _ = read_batches(path)
     resolved = path.resolve()
     rows = [r for r in _inventory_rows(workspace, None, None)
             if (Path(r.source) / r.asset).resolve() == resolved or r.asset == path.name]
+    if _json_paths(request, path):
+        return _anonymize_json(request, path, rows, rules, policy, context)
+    columns, _ = read_batches(path)
     asset = rows[0].asset if rows else path.name
     plan = build_plan(rows[0].source if rows else str(path.parent), rows, policy, rules, {asset: columns})
     _require_something(plan, rows, rules, request.source)
@@ -144,10 +143,7 @@ def _anonymize_file(
     result = ExportResult(plan)
     if request.dry_run:
         return result
-    assert request.to is not None
-    target = Path(request.to)
-    if target.resolve() == resolved:
-        raise UsageError("--to names the source file itself; write the anonymized copy elsewhere")
+    target = _copy_target(request, path)
 
     def opener() -> Iterator[Batch]:
         return read_batches(path, request.batch_size)[1]
@@ -159,12 +155,56 @@ def _anonymize_file(
     return _finish(result)
 
 
+def _copy_target(request: AnonymizeRequest, path: Path) -> Path:
+    """Where a file's anonymized copy goes: anywhere but over the source itself."""
+    assert request.to is not None
+    target = Path(request.to)
+    if target.resolve() == path.resolve():
+        raise UsageError("--to names the source file itself; write the anonymized copy elsewhere")
+    return target
+
+
+def _json_paths(request: AnonymizeRequest, path: Path) -> bool:
+    """JSON -> JSON is rewritten path by path; --k, --format csv/parquet or a tabular target
+    take the tabular exporter (top-level keys as columns)."""
+    from govkit.actions.anonymize.jsonfile import is_json
+
+    if not is_json(path) or request.k is not None or request.fmt not in (None, "jsonl"):
+        return False
+    return request.to is None or is_json(Path(request.to))
+
+
+def _anonymize_json(
+    request: AnonymizeRequest, path: Path, rows: list[InventoryRow], rules: list[Rule], policy: Any,
+    context: OperatorContext,
+) -> ExportResult:
+    from govkit.actions.anonymize.jsonfile import anonymize_json_file, json_plan
+
+    asset = rows[0].asset if rows else path.name
+    paths = list(dict.fromkeys(r.field for r in rows))
+    base = build_plan(rows[0].source if rows else str(path.parent), rows, policy, [], {asset: paths})
+    plan = json_plan(base, asset, paths, rules)
+    _require_something(plan, rows, rules, request.source)
+    if any(not r.field.startswith("$") for r in rules):  # key rules find their paths while rewriting
+        plan.notes = [n for n in plan.notes if n != NOTHING_TO_DO]
+    _prepare(plan, context)
+    result = ExportResult(plan)
+    if request.dry_run:
+        return result
+    target = _copy_target(request, path)
+    anonymize_json_file(path, target, plan, asset, rules, context, result, verify=request.verify)
+    return _finish(result)
+
+
+NOTHING_TO_DO = "no field of the source needs transforming"
+
+
 def _require_something(plan: Plan, rows: Sequence[InventoryRow], rules: Sequence[Rule], source: str) -> None:
     if not rows and not rules:
         raise UsageError(f"the inventory knows no personal data in {source}: run 'govkit scan' on it first, "
                          f"or say what to transform with --rule FIELD=OPERATOR")
     if not plan.fields:
-        plan.notes.append("no field of the source needs transforming")
+        plan.notes.append(NOTHING_TO_DO)
 
 
 def _anonymize_database(

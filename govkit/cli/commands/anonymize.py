@@ -45,7 +45,7 @@ def anonymize_command(app: AppContext, source: str, to: str | None, table: tuple
                       as_json: bool) -> None:
     """Write an anonymized copy of SOURCE to TARGET, as the inventory and policy say.
 
-    SOURCE is a source in govkit.toml, a database URL, or a CSV/JSONL/Parquet file. Which
+    SOURCE is a source in govkit.toml, a database URL, or a CSV/JSON/JSONL/Parquet file. Which
     fields are transformed and how comes from the inventory (run 'govkit scan' first) and
     the policy's anonymization rules; --rule overrides them. Keyed operators (hash,
     pseudonymize, fake, encrypt) use the workspace key ('govkit keys init' or GOVKIT_KEY);
@@ -70,6 +70,12 @@ def anonymize_command(app: AppContext, source: str, to: str | None, table: tuple
     re-reads the transformed columns. A failed in-place verification exits 1 naming each
     table.column; the committed changes are not rolled back and the run is recorded as
     incomplete.
+
+    \b
+    JSON files (.json, .jsonl, .ndjson, and .gz of them) are rewritten value by value at
+    the JSON paths the inventory found ($.user.email, $.items[*].phone); name paths with
+    --rule '$.user.email=mask', or a key anywhere with --rule email=mask. Malformed JSON
+    lines are left out and counted, never copied through.
     Exit codes: 0 ok; 1 verification failed; 2 bad input or key.
     """
     from govkit.actions.anonymize.export import VerificationFailed

@@ -1,0 +1,490 @@
+"""File -> file for JSON: values rewritten where the inventory's JSON paths point.
+
+The file scanner names every scalar of a JSON file by its path (``$.user.email``, array
+elements as ``[*]``: ``$.items[*].phone``, a top-level array ``$[*].email``, odd keys
+``$['e-mail']``; see :mod:`govkit.sources.formats.jsonfile`). This module rewrites the values
+at those paths with the planned operators and leaves everything else as it was: keys keep
+their order, non-personal values their content.
+
+- **JSON Lines** (``.jsonl``, ``.ndjson``, or a ``.json`` holding one record a line) stream
+  line by line, a batch of lines at a time, so memory does not grow with the file;
+  operators run once per path per batch (``apply_many``).
+- **JSON documents** (``.json``) stream as parser events (ijson), written back token by
+  token, so a 2 GB document never sits in memory. Values go through the operator one by
+  one (there is no batch to gather without holding the document).
+- ``.gz`` of either is read and, when the target ends in ``.gz``, written compressed.
+
+Which path gets which operator: the plan of the inventory's paths (policy, then ``--rule``).
+A ``--rule`` whose field starts with ``$`` names a path (``$.user.email=mask``,
+``$.items[*].phone=redact``; ``*`` matches any run of characters); any other field names a
+key wherever it sits (``email=mask`` matches ``$.email`` and ``$.user.email``), including
+paths the inventory does not know, which join the plan as they are met. A plan on an object
+or array applies to every value below it unless a deeper path has its own; ``drop`` removes
+an object key, and sets an array element to ``null`` (so positions keep their meaning).
+
+Malformed JSON lines are **left out and counted** (``ExportResult.malformed``, a note in the
+plan, the audit record), never copied: a line that does not parse cannot be rewritten path
+by path, so copying it would hand over whatever personal data it holds. Failing the whole
+run for one torn line in a million-line log would make real exports impossible; the count
+says how much is missing. A JSON *document* that does not parse stops the run (exit 2)
+and the partial output is deleted: a document has no lines to leave out.
+
+Verification (on by default) reads the output back like the tabular exports do: values at
+a transformed path equal to an input value the run replaced (operators in ``LEAK_CHECKED``),
+values left unchanged, and personal data the detection engine still finds in a sample of
+the output of operators that should leave none.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import gzip
+import json
+import secrets
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any
+
+from govkit.actions.anonymize.export import (
+    LEAK_CHECKED,
+    LEAK_SAMPLE,
+    SCAN_SAMPLE,
+    SYNTHETIC,
+    UNCHANGED_CHECKED,
+    ExportResult,
+    _clear_marker,
+    _mark_incomplete,
+)
+from govkit.actions.anonymize.operators import Operator, OperatorContext, build
+from govkit.actions.anonymize.plan import FieldPlan, Plan, Rule
+from govkit.detect.names import hints_for
+from govkit.errors import UsageError
+from govkit.sources.formats.jsonfile import MAX_DEPTH, path_key
+
+LINE_SUFFIXES = frozenset({".jsonl", ".ndjson", ".jsonlines"})
+JSON_SUFFIXES = LINE_SUFFIXES | {".json"}
+BATCH_LINES = 1000
+
+
+def _base_suffix(path: Path) -> str:
+    """The suffix under a ``.gz``: ``.jsonl`` for ``a.jsonl.gz``."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes.pop()
+    return suffixes[-1] if suffixes else ""
+
+
+def is_json(path: Path) -> bool:
+    return _base_suffix(path) in JSON_SUFFIXES
+
+
+def _open_text(path: Path, mode: str) -> IO[str]:
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, mode + "t", encoding="utf-8", newline="")  # type: ignore[return-value]
+    return path.open(mode, encoding="utf-8", newline="")
+
+
+def _is_lines(path: Path) -> bool:
+    """JSON Lines by suffix, or a ``.json`` whose first two non-empty lines are whole records."""
+    if _base_suffix(path) in LINE_SUFFIXES:
+        return True
+    count = 0
+    with _open_text(path, "r") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            text = line.strip().lstrip("\ufeff")
+            if not text.startswith(("{", "[")):
+                return False
+            try:
+                json.loads(text)
+            except ValueError:
+                return False
+            count += 1
+            if count >= 2:
+                return True
+    return False
+
+
+# -- which path gets which plan ------------------------------------------------------------------
+
+
+def _path_pattern(pattern: str) -> str:
+    """A ``$`` rule as an fnmatch pattern: brackets literal, ``*`` any run of characters."""
+    return pattern.replace("[", "[[]")
+
+
+def rule_matches(rule: Rule, asset: str, path: str) -> bool:
+    """``$...`` rules name a path; others name a key anywhere (and, optionally, the file)."""
+    if rule.field.startswith("$"):
+        return path == rule.field or fnmatch.fnmatchcase(path, _path_pattern(rule.field))
+    if not fnmatch.fnmatchcase(asset.lower(), rule.asset.lower()):
+        return False
+    last = _last_key(path)
+    return last is not None and fnmatch.fnmatchcase(last.lower(), rule.field.lower())
+
+
+def _last_key(path: str) -> str | None:
+    """The last object key of ``path`` (``email`` of ``$.user.email``, ``e-mail`` of ``$['e-mail']``)."""
+    step = path
+    while step.endswith("[*]"):
+        step = step[:-3]
+    if step.endswith("']"):
+        start = step.rfind("['")
+        return step[start + 2:-2].replace("\\'", "'").replace("\\\\", "\\") if start >= 0 else None
+    dot = step.rfind(".")
+    return step[dot + 1:] if dot >= 0 else None
+
+
+class PathPlans:
+    """Path -> its field plan: the plan's paths, and ``--rule``s applied to paths met later."""
+
+    def __init__(self, plan: Plan, asset: str, rules: list[Rule]) -> None:
+        self.plan = plan
+        self.asset = asset
+        self.rules = rules
+        self.known: dict[str, FieldPlan | None] = {p.field: p for p in plan.fields.values()}
+
+    def __call__(self, path: str) -> FieldPlan | None:
+        try:
+            return self.known[path]
+        except KeyError:
+            pass
+        rule = next((r for r in reversed(self.rules) if rule_matches(r, self.asset, path)), None)
+        chosen = None
+        if rule is not None:
+            chosen = FieldPlan(self.asset, path, rule.operator, rule.params, _entity_of(path),
+                               f"--rule {rule.text}")
+            self.plan.add(chosen)
+        self.known[path] = chosen
+        return chosen
+
+
+def _entity_of(path: str) -> str | None:
+    key = _last_key(path)
+    hints = [h for h in hints_for(key) if h.effective_strength >= 0.5] if key else []
+    return hints[0].entity_type if hints else None
+
+
+def json_plan(base: Plan, asset: str, paths: list[str], rules: list[Rule]) -> Plan:
+    """``base`` (the policy's plan of the inventory's ``paths``) with ``rules`` laid over it."""
+    plan = Plan(base.source, notes=list(base.notes))
+    for chosen in base.fields.values():
+        plan.add(chosen)
+    by_path = {p.field: p for p in plan.fields.values()}
+    # a $ rule naming one path (no wildcard other than [*]) joins the plan before any data is read
+    named = [r.field for r in rules if r.field.startswith("$") and not any(
+        c in r.field.replace("[*]", "") for c in "*?")]
+    for path in [*paths, *(n for n in named if n not in paths)]:
+        rule = next((r for r in reversed(rules) if rule_matches(r, asset, path)), None)
+        if rule is None:
+            continue
+        entity = by_path[path].entity_type if path in by_path else _entity_of(path)
+        plan.add(FieldPlan(asset, path, rule.operator, rule.params, entity, f"--rule {rule.text}"))
+    if any(not r.field.startswith("$") for r in rules):
+        plan.notes.append("a --rule naming a key also applies to every path that ends in that key")
+    return plan
+
+
+# -- rewriting -----------------------------------------------------------------------------------
+
+
+class _Checks:
+    """Per path: keyed digests of replaced inputs, unchanged counts, the verification."""
+
+    def __init__(self) -> None:
+        self._salt = secrets.token_bytes(16)
+        self.seen: dict[str, set[int]] = {}
+        self.unchanged: dict[str, int] = {}
+
+    def fingerprint(self, value: Any) -> int:
+        return hash((self._salt, str(value)))
+
+    def note(self, chosen: FieldPlan, old: list[Any], new: list[Any]) -> None:
+        if chosen.operator in LEAK_CHECKED:
+            seen = self.seen.setdefault(chosen.field, set())
+            if len(seen) < LEAK_SAMPLE:
+                seen.update(self.fingerprint(v) for v in old if isinstance(v, str) and v)
+        if chosen.operator in UNCHANGED_CHECKED:
+            same = sum(1 for a, b in zip(old, new, strict=True) if isinstance(a, str) and a and a == b)
+            if same:
+                self.unchanged[chosen.field] = self.unchanged.get(chosen.field, 0) + same
+
+    def verify(self, values: Iterator[tuple[str, Any]], plans: dict[str, FieldPlan], where: str) -> list[str]:
+        """Check the ``(path, value)`` pairs read back from the output; problems never quote values."""
+        from govkit.detect.engine import get_engine
+
+        leaks: dict[str, int] = {}
+        samples: dict[str, list[str]] = {}
+        for path, value in values:
+            chosen = plans.get(path)
+            if chosen is None or value is None or value == "":
+                continue
+            if isinstance(value, str) and self.fingerprint(value) in self.seen.get(path, ()):
+                leaks[path] = leaks.get(path, 0) + 1
+            if chosen.operator not in SYNTHETIC:
+                sample = samples.setdefault(path, [])
+                if len(sample) < SCAN_SAMPLE:
+                    sample.append(str(value))
+        problems = [f"{where}:{path}: {n} value(s) identical to an input value" for path, n in leaks.items()]
+        problems += [f"{where}:{path}: {n} value(s) left unchanged" for path, n in self.unchanged.items()]
+        if samples:
+            engine = get_engine(None)
+            for path, sample in samples.items():
+                wanted = plans[path].entity_type
+                found = sum(1 for spans in engine.find_patterns(sample, frozenset({wanted}) if wanted else None)
+                            if spans)
+                if found:
+                    problems.append(f"{where}:{path}: {found} of {len(sample)} sampled value(s) still show "
+                                    f"{wanted or 'personal data'} after {plans[path].spec}")
+        return problems
+
+
+class _Operators:
+    """The operator of each field plan, built once."""
+
+    def __init__(self, context: OperatorContext) -> None:
+        self.context = context
+        self._built: dict[int, Operator] = {}
+
+    def __call__(self, chosen: FieldPlan) -> Operator:
+        operator = self._built.get(id(chosen))
+        if operator is None:
+            operator = self._built[id(chosen)] = build(chosen.operator, chosen.params, self.context)
+        return operator
+
+
+def _active(chosen: FieldPlan | None) -> bool:
+    return chosen is not None and chosen.operator != "keep"
+
+
+def _collect(parent: Any, key: Any, path: str, resolve: Callable[[str], FieldPlan | None],
+             inherited: FieldPlan | None, operators: _Operators, slots: dict[int, tuple[FieldPlan, list[Any]]],
+             drops: list[tuple[Any, Any]], depth: int = 0) -> None:
+    """Gather the places of ``parent[key]`` and below that a plan transforms."""
+    value = parent[key]
+    own = resolve(path)
+    chosen = own if own is not None else inherited
+    if _active(chosen) and operators(chosen).drops_field:  # type: ignore[arg-type]
+        drops.append((parent, key))
+        return
+    if isinstance(value, dict) and depth < MAX_DEPTH:
+        for name in list(value):
+            _collect(value, name, path + path_key(str(name)), resolve, chosen, operators, slots, drops, depth + 1)
+    elif isinstance(value, list) and depth < MAX_DEPTH:
+        for index in range(len(value)):
+            _collect(value, index, path + "[*]", resolve, chosen, operators, slots, drops, depth + 1)
+    elif value is not None and chosen is not None and chosen.operator != "keep":
+        slots.setdefault(id(chosen), (chosen, []))[1].append((parent, key))
+
+
+def _apply_drops(drops: list[tuple[Any, Any]]) -> None:
+    for parent, key in drops:
+        if isinstance(parent, dict):
+            parent.pop(key, None)
+        else:
+            parent[key] = None  # an array element: null keeps the positions of the others
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=_default)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    return str(value)
+
+
+def rewrite_lines(
+    path: Path, target: Path, resolve: PathPlans, operators: _Operators, checks: _Checks | None, result: ExportResult,
+    batch: int = BATCH_LINES,
+) -> None:
+    """JSON Lines, a batch of lines at a time; malformed lines are left out and counted."""
+    with _open_text(path, "r") as source, _open_text(target, "w") as out:
+        lines: list[str] = []
+        for line in source:
+            lines.append(line)
+            if len(lines) >= batch:
+                _rewrite_batch(lines, out, resolve, operators, checks, result)
+                lines = []
+        if lines:
+            _rewrite_batch(lines, out, resolve, operators, checks, result)
+
+
+def _rewrite_batch(lines: list[str], out: IO[str], resolve: PathPlans, operators: _Operators,
+                   checks: _Checks | None, result: ExportResult) -> None:
+    holders: list[list[Any]] = []
+    slots: dict[int, tuple[FieldPlan, list[Any]]] = {}
+    drops: list[tuple[Any, Any]] = []
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            result.malformed += 1  # left out: it cannot be rewritten path by path (module docstring)
+            continue
+        holder = [record]
+        holders.append(holder)
+        _collect(holder, 0, "$", resolve, None, operators, slots, drops)
+    for chosen, places in slots.values():
+        old = [parent[key] for parent, key in places]
+        new = operators(chosen).apply_many(old, chosen.entity_type)
+        if checks is not None:
+            checks.note(chosen, old, new)
+        for (parent, key), value in zip(places, new, strict=True):
+            parent[key] = value
+    _apply_drops(drops)
+    out.write("".join(_dumps(holder[0]) + "\n" for holder in holders))
+    result.rows += len(holders)
+
+
+def _events(stream: IO[bytes]) -> Iterator[tuple[str, str, Any, str | None]]:
+    """(path, event, value, object key or None) of a JSON document, paths as the scanner writes them.
+
+    Numbers come as ``int`` or ``Decimal`` (ijson's default), so a number written back keeps
+    its digits.
+    """
+    import ijson  # type: ignore[import-untyped]
+
+    stack: list[tuple[str, bool]] = []  # (path, is an array) of the open containers
+    key = ""
+    for _, event, value in ijson.parse(stream):
+        if event == "map_key":
+            key = str(value)
+            continue
+        if event in ("end_map", "end_array"):
+            stack.pop()
+            yield "", event, None, None
+            continue
+        if not stack:
+            here, name = "$", None
+        elif stack[-1][1]:
+            here, name = stack[-1][0] + "[*]", None
+        else:
+            here, name = stack[-1][0] + path_key(key), key
+        yield here, event, value, name
+        if event in ("start_map", "start_array"):
+            stack.append((here, event == "start_array"))
+
+
+def _binary(path: Path) -> IO[bytes]:
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return path.open("rb")
+
+
+def rewrite_document(
+    path: Path, target: Path, resolve: PathPlans, operators: _Operators, checks: _Checks | None, result: ExportResult,
+) -> None:
+    """A JSON document, streamed as events and written back token by token."""
+    import ijson
+
+    open_: list[tuple[bool, bool, FieldPlan | None]] = []  # (is an array, first item still to come, plan)
+    skip = 0  # depth inside a dropped container
+    records = 0
+    try:
+        with _binary(path) as source, _open_text(target, "w") as out:
+            for here, event, value, name in _events(source):
+                starts = event in ("start_map", "start_array")
+                if skip:
+                    skip += 1 if starts else -1 if event in ("end_map", "end_array") else 0
+                    continue
+                if event in ("end_map", "end_array"):
+                    open_.pop()
+                    out.write("}" if event == "end_map" else "]")
+                    continue
+                if len(open_) == 1 and open_[0][0]:
+                    records += 1  # an element of a top-level array is a record
+                own = resolve(here)
+                chosen = own if own is not None else (open_[-1][2] if open_ else None)
+                dropped = _active(chosen) and operators(chosen).drops_field  # type: ignore[arg-type]
+                if dropped and name is not None:  # an object key: left out with its value
+                    skip = 1 if starts else 0
+                    continue
+                if open_:
+                    is_array, first, plan = open_[-1]
+                    if not first:
+                        out.write(", ")
+                    open_[-1] = (is_array, False, plan)
+                if name is not None:
+                    out.write(_dumps(name) + ": ")
+                if dropped:  # an array element: null keeps the positions of the others
+                    out.write("null")
+                    skip = 1 if starts else 0
+                    continue
+                if starts:
+                    out.write("{" if event == "start_map" else "[")
+                    open_.append((event == "start_array", True, chosen))
+                    continue
+                if value is not None and chosen is not None and chosen.operator != "keep":
+                    new = operators(chosen).apply_many([value], chosen.entity_type)
+                    if checks is not None:
+                        checks.note(chosen, [value], new)
+                    value = new[0]
+                out.write(str(value) if isinstance(value, Decimal) else _dumps(value))
+            out.write("\n")
+        result.rows += max(records, 1)
+    except ijson.JSONError as exc:
+        target.unlink(missing_ok=True)
+        raise UsageError(f"{path.name}: not valid JSON ({str(exc).splitlines()[0][:80]}); nothing written") from None
+
+
+# -- reading the output back ---------------------------------------------------------------------
+
+
+def _scalars(value: Any, path: str, depth: int = 0) -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict) and depth < MAX_DEPTH:
+        for key, item in value.items():
+            yield from _scalars(item, path + path_key(str(key)), depth + 1)
+    elif isinstance(value, list) and depth < MAX_DEPTH:
+        for item in value:
+            yield from _scalars(item, path + "[*]", depth + 1)
+    else:
+        yield path, value
+
+
+def read_back(target: Path, lines: bool) -> Iterator[tuple[str, Any]]:
+    """Every (path, scalar) of the written output."""
+    if lines:
+        with _open_text(target, "r") as handle:
+            for line in handle:
+                if line.strip():
+                    yield from _scalars(json.loads(line), "$")
+        return
+    with _binary(target) as stream:
+        for here, event, value, _ in _events(stream):
+            if here and event not in ("start_map", "start_array"):
+                yield here, value
+
+
+def anonymize_json_file(
+    path: Path, target: Path, plan: Plan, asset: str, rules: list[Rule], context: OperatorContext,
+    result: ExportResult, *, verify: bool = True,
+) -> None:
+    """Rewrite ``path`` into ``target`` (see the module docstring); problems go to ``result``."""
+    lines = _is_lines(path)
+    resolve = PathPlans(plan, asset, rules)
+    operators = _Operators(context)
+    checks = _Checks() if verify else None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _mark_incomplete(target, ["the export did not finish"])
+    if lines:
+        rewrite_lines(path, target, resolve, operators, checks, result)
+    else:
+        rewrite_document(path, target, resolve, operators, checks, result)
+    result.outputs.append(str(target))
+    if result.malformed:
+        plan.notes.append(f"{result.malformed} malformed JSON line(s) left out (never copied unredacted)")
+    if checks is None:
+        _clear_marker(target)
+        return
+    plans = {p.field: p for p in resolve.known.values() if p is not None and p.operator != "keep"}
+    problems = checks.verify(read_back(target, lines), plans, path.name)
+    result.problems.extend(problems)
+    if problems:
+        _mark_incomplete(target, problems)
+    else:
+        _clear_marker(target)
