@@ -51,9 +51,17 @@ def test_files_and_database_together(tmp_path: Path, chinook_sqlite: Path) -> No
 
     result = erase_request(workspace, request.id, apply=True)
     actions = {(s.source_name, s.asset): s.action for s in result.plan.steps}
-    assert actions[("exports", "newsletter.csv")] == "manual"
+    assert actions[("exports", "newsletter.csv")] == "delete"  # a record: deleted, like the customer's row
+    assert actions[("exports", "support.log.gz")] == "anonymize"  # a log line: kept, identifiers replaced
     assert actions[("chinook", "Customer")] == "delete"
     assert result.verification is not None
-    assert not result.verification["passed"]  # the files still hold the subject: said, not hidden
-    assert {h["asset"] for h in result.verification["manual_remaining"]} == {"newsletter.csv", "support.log.gz"}
-    assert not [h for h in locate(workspace, subject).data() if h.source_name == "chinook"]
+    assert result.verification["passed"]  # the files were rewritten too
+    assert not locate(workspace, subject).found
+    newsletter = (workspace.root / "exports" / "newsletter.csv").read_text(encoding="utf-8")
+    assert SUBJECT.upper() not in newsletter
+    assert newsletter.count("\n") == 41  # header and the 40 other readers, untouched
+    with gzip.open(workspace.root / "exports" / "support.log.gz", "rt", encoding="utf-8") as log:
+        lines = log.read().splitlines()
+    assert len(lines) == 31
+    assert lines[-1].startswith("2024-05-09 10:05 callback requested on ")
+    assert "3923" not in lines[-1]

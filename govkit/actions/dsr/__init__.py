@@ -6,6 +6,8 @@
 * :mod:`~govkit.actions.dsr.export`: access/portability packages (HTML, JSON, CSV, manifest,
   optional passphrase encryption);
 * :mod:`~govkit.actions.dsr.erase`: erasure plan, one transaction per database, certificate;
+* :mod:`~govkit.actions.dsr.rewrite`: erasure in file sources (records deleted, spans replaced, atomically);
+* :mod:`~govkit.actions.dsr.rectify`: rectification plan, validation, one transaction per database;
 * :mod:`~govkit.actions.dsr.service`: the audited entry points the CLI calls.
 """
 
@@ -14,8 +16,17 @@ from __future__ import annotations
 from govkit.actions.dsr.erase import ErasurePlan, ErasureRefused
 from govkit.actions.dsr.export import decrypt_package, verify_manifest
 from govkit.actions.dsr.locate import LocateReport, locate
+from govkit.actions.dsr.rectify import RectificationPlan, parse_assignment
 from govkit.actions.dsr.registry import REGIMES, REQUEST_TYPES, Registry, Request, parse_subject
-from govkit.actions.dsr.service import ErasureResult, erase_request, export_request, locate_request, new_request
+from govkit.actions.dsr.service import (
+    ErasureResult,
+    RectificationResult,
+    erase_request,
+    export_request,
+    locate_request,
+    new_request,
+    rectify_request,
+)
 
 __all__ = [
     "REGIMES",
@@ -24,6 +35,8 @@ __all__ = [
     "ErasureRefused",
     "ErasureResult",
     "LocateReport",
+    "RectificationPlan",
+    "RectificationResult",
     "Registry",
     "Request",
     "decrypt_package",
@@ -32,6 +45,8 @@ __all__ = [
     "locate",
     "locate_request",
     "new_request",
+    "parse_assignment",
     "parse_subject",
+    "rectify_request",
     "verify_manifest",
 ]

@@ -35,6 +35,7 @@ Why it works this way:
 from __future__ import annotations
 
 import re
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +45,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from govkit.actions.anonymize.operators import Operator, OperatorContext, build
 from govkit.actions.anonymize.plan import DEFAULT_OPERATOR, FieldPlan, build_plan
 from govkit.actions.anonymize.run import operator_context
+from govkit.actions.dsr.files import LineMatcher, file_path
 from govkit.actions.dsr.locate import LocateReport, resolve_reference, selection, table_clause
+from govkit.actions.dsr.rewrite import (
+    MANUAL_REASONS,
+    REWRITABLE,
+    SPAN_ENTITIES,
+    FileJob,
+    Rewrites,
+    file_format,
+    prepare,
+)
 from govkit.errors import UsageError
 from govkit.inventory.store import AssetRecord, Inventory
 from govkit.policy.loader import Policy
@@ -54,6 +65,8 @@ from govkit.sources.database import DatabaseSource
 from govkit.workspace import Workspace
 
 _LENGTH = re.compile(r"\((\d+)")
+#: Key prefix of span operators among the built operators (field names never start with it).
+SPAN_PREFIX = "\0span:"
 #: Operators whose output does not depend on the value: usable without a primary key.
 _CONSTANT = frozenset({"redact", "replace", "drop"})
 
@@ -84,6 +97,10 @@ class TableStep:
     #: anonymize only: per field, the operator used (``operator``, ``params``, ``entity_type``)
     #: and ``why``; never a value.
     operators: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: files only: the reader's format name (``csv``, ``jsonl``, ``text``, ...)
+    format: str | None = None
+    #: files only: per identifier entity type, the operator that replaces it inside text
+    span_operators: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__slots__}
@@ -144,9 +161,7 @@ def plan_erasure(
         asset = assets[hit.source][hit.asset]
         chosen = resolver.erasure(Where(hit.source, hit.source_name, hit.asset))
         if asset.kind == "file":
-            step = TableStep(hit.source, hit.source_name, hit.asset, "manual", hit.rows,
-                             "files are not rewritten by erasure: remove or redact these lines by hand "
-                             "(their line numbers are in 'govkit dsr export')")
+            step = _file_step(workspace, hit, chosen, policy)
         elif chosen is None:
             step = TableStep(hit.source, hit.source_name, hit.asset, "retain", hit.rows,
                              "no dsr.erasure rule and no dsr.default_erasure: left unchanged")
@@ -156,15 +171,61 @@ def plan_erasure(
             rule = chosen.rule
             step = TableStep(hit.source, hit.source_name, hit.asset, rule.action, hit.rows, _why(chosen),
                              rule.legal_basis, list(rule.cite), note=rule.note)
-        if step.action == "anonymize":
+        if step.action == "anonymize" and step.format in REWRITABLE:
+            step.fields = [r.field for r in rows_of[hit.source] if r.asset == hit.asset] \
+                if REWRITABLE[step.format] == "records" else []
+        elif step.action == "anonymize":
             step.fields = _personal_fields(rows_of[hit.source], asset, assets[hit.source])
         plan.steps.append(step)
     _keep_references(plan, report, assets, rows_of)
     for step in plan.steps:
         if step.action == "anonymize":
             step.operators = _field_operators(step, assets[step.source][step.asset], rows_of[step.source], policy)
+        if step.format in REWRITABLE and step.action in ("delete", "anonymize"):
+            step.span_operators = _span_operators(step, policy)
     plan.holds = _holds(workspace, report, policy, assets)
     return plan
+
+
+def _file_step(workspace: Workspace, hit: Any, chosen: Any, policy: Policy) -> TableStep:
+    """A file's step: the plan's action where the format can be rewritten (text lines: spans
+    replaced), ``manual`` with the reason where it cannot (see :mod:`~govkit.actions.dsr.rewrite`)."""
+    path = file_path(workspace.source(hit.source_name), hit.asset) if hit.source_name else None
+    fmt = file_format(path) if path is not None and path.is_file() else None
+    if fmt not in REWRITABLE:
+        reason = MANUAL_REASONS.get(fmt or "", "the file could not be opened for rewriting")
+        return TableStep(hit.source, hit.source_name, hit.asset, "manual", hit.rows,
+                         f"{reason} (line numbers are in 'govkit dsr export')", format=fmt)
+    if chosen is None:
+        return TableStep(hit.source, hit.source_name, hit.asset, "retain", hit.rows,
+                         "no dsr.erasure rule and no dsr.default_erasure: left unchanged", format=fmt)
+    rule = chosen.rule
+    action = rule if isinstance(rule, str) else rule.action
+    step = TableStep(hit.source, hit.source_name, hit.asset, action, hit.rows, _why(chosen), format=fmt)
+    if not isinstance(rule, str):
+        step.legal_basis, step.cite, step.note = rule.legal_basis, list(rule.cite), rule.note
+    if REWRITABLE[fmt] == "lines" and action == "delete":
+        step.action = "anonymize"
+        step.note = ("text lines are kept and the subject's identifiers in them replaced: a line may "
+                     "record other people's events too")
+    return step
+
+
+def _span_operators(step: TableStep, policy: Policy) -> dict[str, dict[str, Any]]:
+    """Per identifier entity type, the operator that replaces it inside text (the policy's
+    anonymization rule for that entity type, ``redact`` without one)."""
+    resolver = Resolver(policy)
+    chosen_by_entity: dict[str, dict[str, Any]] = {}
+    for entity in SPAN_ENTITIES.values():
+        where = Where(step.source, step.source_name, step.asset)
+        chosen = resolver.anonymization(where, [entity], resolver.classify(where, [entity]))
+        if chosen is None:
+            chosen_by_entity[entity] = {"operator": DEFAULT_OPERATOR, "params": {}, "entity_type": entity,
+                                        "why": "no anonymization rule, so the safe default"}
+        else:
+            chosen_by_entity[entity] = {"operator": chosen.rule.operator, "params": dict(chosen.rule.params),
+                                        "entity_type": entity, "why": chosen.why}
+    return chosen_by_entity
 
 
 def _entry(chosen: FieldPlan, operator: str, params: dict[str, Any], why: str) -> dict[str, Any]:
@@ -185,6 +246,9 @@ def _field_operators(step: TableStep, asset: AssetRecord, inventory_rows: list[A
         chosen = found.get(name.lower()) or FieldPlan(asset.name, name, DEFAULT_OPERATOR, {}, None,
                                                       "no anonymization rule, so the safe default")
         operator, params, why = chosen.operator, dict(chosen.params), chosen.why
+        if asset.kind == "file":  # every cell is text and records are rewritten one by one
+            chosen_by_field[name] = _entry(chosen, operator, params, why)
+            continue
         if not asset.primary_key and operator not in _CONSTANT and operator != "keep":
             operator, params = DEFAULT_OPERATOR, {}
             why = f"{chosen.spec} needs rows updated one by one and {asset.name} has no primary key ({why})"
@@ -292,9 +356,9 @@ def _operators(workspace: Workspace, plan: ErasurePlan) -> dict[tuple[str, str, 
     context: OperatorContext | None = None
     built: dict[tuple[str, str, str], Operator | None] = {}
     for step in plan.steps:
-        if step.action != "anonymize":
-            continue
-        for name, chosen in step.operators.items():
+        chosen_by_name = {**step.operators} if step.action == "anonymize" else {}
+        chosen_by_name.update({SPAN_PREFIX + e: c for e, c in step.span_operators.items()})
+        for name, chosen in chosen_by_name.items():
             if chosen["operator"] == "keep":
                 continue  # an explicit policy decision: the column is not touched
             if chosen["operator"] in ("null", "drop"):
@@ -344,10 +408,53 @@ def _anonymize_rows(conn: sa.Connection, table: sa.TableClause, clause: Any, ste
     return len(rows)
 
 
+def _file_jobs(workspace: Workspace, plan: ErasurePlan,
+               built: dict[tuple[str, str, str], Operator | None]) -> list[FileJob]:
+    """The rewrite of every file step the plan deletes from or anonymizes."""
+    jobs: list[FileJob] = []
+    for step in plan.steps:
+        if step.format not in REWRITABLE or step.action not in ("delete", "anonymize") or not step.source_name:
+            continue
+        job = FileJob(file_path(workspace.source(step.source_name), step.asset), step.action)
+        job.span_operators = {e: built.get((step.source, step.asset, SPAN_PREFIX + e)) for e in step.span_operators}
+        if step.action == "anonymize":
+            for name, chosen in step.operators.items():
+                if chosen["operator"] != "keep":
+                    job.operators[name] = built.get((step.source, step.asset, name))
+                    job.entities[name] = chosen["entity_type"]
+        jobs.append(job)
+    return jobs
+
+
+def _run_steps(conn: sa.Connection, steps: list[TableStep], graph: dict[str, AssetRecord],
+               keys: dict[tuple[str, str], Any], built: dict[tuple[str, str, str], Operator | None]) -> None:
+    """The statements of one database, in foreign-key-safe order, inside its open transaction."""
+    for step in safe_order(steps, graph):
+        step.done = 0
+        if step.action == "retain":
+            continue
+        asset = graph[step.asset]
+        table = table_clause(asset)
+        hit = keys[(step.source, step.asset)]
+        for clause in selection(table, hit.key_columns, hit.keys):
+            if step.action == "delete":
+                step.done += int(conn.execute(sa.delete(table).where(clause)).rowcount or 0)
+            else:
+                step.done += _anonymize_rows(conn, table, clause, step, asset, built)
+
+
 def apply_plan(
     workspace: Workspace, plan: ErasurePlan, report: LocateReport, *, inventory: Inventory,
+    subject: dict[str, str] | None = None, region: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Carry out the plan: one transaction per database. Returns per source what was committed."""
+    """Carry out the plan: one transaction per database, files rewritten atomically.
+
+    Order, so that a failure anywhere changes nothing: every operator is built and every
+    file's new version written to a temporary file first; then each database's statements
+    run in its open transaction; then the files are replaced (all or none); then the
+    databases commit. A failing commit puts the files back. Returns per source what was
+    committed (files: per file, records changed).
+    """
     if plan.holds:
         first = plan.holds[0]
         raise ErasureRefused(
@@ -355,38 +462,70 @@ def apply_plan(
             f"{first.rows} row(s) in {first.asset}); nothing was erased"
         )
     built = _operators(workspace, plan)
+    jobs = _file_jobs(workspace, plan, built)
+    rewrites = prepare(jobs, LineMatcher(subject or {}, region)) if jobs else Rewrites()
     committed: list[dict[str, Any]] = []
     keys = {(h.source, h.asset): h for h in report.data()}
-    for source_display in dict.fromkeys(s.source for s in plan.steps):
-        steps = [s for s in plan.steps if s.source == source_display]
-        name = steps[0].source_name
-        if name is None or workspace.source(name).kind != "database":
-            continue  # files: "manual" steps, reported, not executed
-        graph = {a.name: a for a in inventory.assets(source_display)}
-        with DatabaseSource(workspace.source(name).resolved_url()) as source:
-            try:
-                with source.engine.begin() as conn:
-                    for step in safe_order(steps, graph):
-                        step.done = 0
-                        if step.action == "retain":
-                            continue
-                        asset = graph[step.asset]
-                        table = table_clause(asset)
-                        hit = keys[(step.source, step.asset)]
-                        for clause in selection(table, hit.key_columns, hit.keys):
-                            if step.action == "delete":
-                                step.done += int(conn.execute(sa.delete(table).where(clause)).rowcount or 0)
-                            else:
-                                step.done += _anonymize_rows(conn, table, clause, step, asset, built)
-            except (SQLAlchemyError, ErasureFailed) as exc:
-                for step in steps:
-                    step.done = 0
-                if isinstance(exc, ErasureFailed):
-                    raise
-                raise source.error(exc, "erasure failed and was rolled back") from None
-        committed.append({"source": source_display, "committed": True,
-                          "rows": sum(s.done or 0 for s in steps)})
+    files_replaced = False
+    try:
+        with ExitStack() as stack:
+            open_transactions: list[tuple[DatabaseSource, sa.Connection, list[TableStep]]] = []
+            for source_display in dict.fromkeys(s.source for s in plan.steps):
+                steps = [s for s in plan.steps if s.source == source_display]
+                name = steps[0].source_name
+                if name is None or workspace.source(name).kind != "database":
+                    continue
+                graph = {a.name: a for a in inventory.assets(source_display)}
+                source = stack.enter_context(DatabaseSource(workspace.source(name).resolved_url()))
+                try:
+                    conn = stack.enter_context(source.engine.connect())
+                    conn.begin()
+                    _run_steps(conn, steps, graph, keys, built)
+                except SQLAlchemyError as exc:
+                    raise source.error(exc, "erasure failed and was rolled back") from None
+                open_transactions.append((source, conn, steps))
+            rewrites.commit()
+            files_replaced = True
+            for source, conn, steps in open_transactions:
+                try:
+                    conn.commit()
+                except SQLAlchemyError as exc:
+                    if not committed:  # nothing is committed yet: the files go back too
+                        rewrites.restore()
+                        files_replaced = False
+                    raise source.error(exc, "erasure failed and was rolled back") from None
+                committed.append({"source": steps[0].source, "committed": True,
+                                  "rows": sum(s.done or 0 for s in steps)})
+    except BaseException:
+        for step in plan.steps:
+            if not any(c["source"] == step.source for c in committed):
+                step.done = 0 if step.action != "manual" else None
+        if not files_replaced:
+            rewrites.discard()
+        raise
+    rewrites.discard()
+    _files_done(plan, workspace, rewrites, committed)
     return committed
+
+
+def _files_done(plan: ErasurePlan, workspace: Workspace, rewrites: Rewrites,
+                committed: list[dict[str, Any]]) -> None:
+    """Record the rewritten files' counts on their steps and in ``committed``, per source."""
+    changed = {item.path: item.records for item in rewrites.items}
+    per_source: dict[str, list[dict[str, Any]]] = {}
+    for step in plan.steps:
+        if step.format not in REWRITABLE or not step.source_name:
+            continue
+        if step.action == "retain":
+            step.done = 0
+            continue
+        records = changed.get(file_path(workspace.source(step.source_name), step.asset), 0)
+        step.done = records
+        per_source.setdefault(step.source, []).append({"file": step.asset, "action": step.action,
+                                                       "records": records})
+    for source, files in per_source.items():
+        committed.append({"source": source, "committed": True, "rows": sum(f["records"] for f in files),
+                          "files": files})
 
 
 def verification(plan: ErasurePlan, after: LocateReport) -> dict[str, Any]:

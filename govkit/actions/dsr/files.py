@@ -34,6 +34,12 @@ def file_root(config: SourceConfig) -> Path:
     return path.resolve()
 
 
+def file_path(config: SourceConfig, asset: str) -> Path:
+    """The file an inventory asset of a file source names."""
+    root = file_root(config)
+    return root / asset if root.is_dir() else root
+
+
 class LineMatcher:
     """Does a line hold one of the subject's identifiers? (e-mail, phone)."""
 

@@ -235,6 +235,14 @@ class Registry:
             conn.execute(_events.insert().values(request_id=request_id, at=_now(), step=step, detail=detail,
                                                  audit_seq=audit_seq))
 
+    def update_subject(self, request_id: str, subject: dict[str, str]) -> None:
+        """Replace the request's identifiers (rectification), sealed again under the current key."""
+        self.get(request_id)
+        key_id, blob = self._seal(request_id, subject)
+        with self.engine.begin() as conn:
+            conn.execute(_requests.update().where(_requests.c.id == request_id).values(
+                key_id=key_id, subject=blob, subject_keys=",".join(sorted(subject))))
+
     def set_status(self, request_id: str, status: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(_requests.update().where(_requests.c.id == request_id).values(status=status))

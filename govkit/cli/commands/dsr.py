@@ -20,7 +20,7 @@ from govkit.errors import UsageError
 PASSPHRASE_ENV = "GOVKIT_DSR_PASSPHRASE"
 
 
-@click.group("dsr", short_help="Data subject requests: register, locate, export, erase.")
+@click.group("dsr", short_help="Data subject requests: register, locate, export, erase, rectify.")
 def dsr_group() -> None:
     """Data subject requests under GDPR (art. 15, 17, 20), CCPA and PIPL.
 
@@ -31,6 +31,7 @@ def dsr_group() -> None:
       govkit dsr locate ID               where the subject's data is (tables and counts, no values)
       govkit dsr export ID --to DIR      the access/portability package (HTML, JSON, CSV, manifest)
       govkit dsr erase ID [--apply]      the erasure plan; --apply executes it and writes a certificate
+      govkit dsr rectify ID --set email=NEW [--apply]   correct the subject's data
 
     Identifiers are stored encrypted in .govkit/dsr.db and are only shown by 'dsr show --reveal'.
     Every step is written to the audit log.
@@ -211,6 +212,41 @@ def erase_command(app: AppContext, request_id: str, apply: bool, certificate_dir
         text += f"verification: {'passed' if result.verification['passed'] else 'FAILED'}\n"
     if result.certificate:
         text += f"certificate: {result.certificate['html']} and {result.certificate['json']}\n"
+    if not apply:
+        text += "This is the plan; run again with --apply to execute it.\n"
+    emit(text, output)
+
+
+@dsr_group.command("rectify")
+@click.argument("request_id")
+@click.option("--set", "assignments", multiple=True, required=True, metavar="FIELD=VALUE",
+              help="What to correct: an identifier kind (email, phone, name) or TABLE.COLUMN or "
+                   "SOURCE:TABLE.COLUMN, and its new value. Repeat for several fields.")
+@click.option("--apply", is_flag=True, help="Update the rows (default: only show the plan).")
+@output_options("table", "json")
+@click.pass_obj
+def rectify_command(app: AppContext, request_id: str, assignments: tuple[str, ...], apply: bool, fmt: str,
+                    output: Path | None) -> None:
+    """Plan the correction per column (rows to change, never values); --apply carries it out.
+
+    Only for rectification requests. New values are validated against the column's detected
+    entity (an e-mail column needs a valid e-mail). With --apply: one transaction per
+    database, then the rows are read back and the subject located again (new identifiers
+    found, old ones gone), the request's identifiers are updated and the request is closed.
+    Files holding the subject are listed for correction by hand.
+    """
+    result = dsr.rectify_request(app.workspace(), request_id, list(assignments), apply=apply)
+    if fmt == "json":
+        emit(to_json(result.to_dict()), output)
+        return
+    rows = [(s.source_name or s.source, s.asset, s.column, s.entity_type or "", s.rows,
+             "" if s.done is None else s.done, s.why) for s in result.plan.steps]
+    text = to_table(["source", "table", "column", "entity", "rows", "done", "why"], rows,
+                    title=f"Rectification {'done' if result.applied else 'plan'} for {request_id}")
+    for manual in result.plan.manual:
+        text += f"manual: {manual['source_name']}:{manual['asset']} ({manual['rows']} line(s)): {manual['why']}\n"
+    if result.verification is not None:
+        text += f"verification: {'passed' if result.verification['passed'] else 'FAILED'}\n"
     if not apply:
         text += "This is the plan; run again with --apply to execute it.\n"
     emit(text, output)
