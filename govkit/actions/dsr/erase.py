@@ -15,8 +15,13 @@ Why it works this way:
   Transactions of *different* databases are not atomic together (no two-phase commit):
   the certificate says per source what was committed.
 * **Verification by locating again**: only retained tables may still hold the subject's rows.
-  Lines in file sources are planned as ``manual`` (files are not rewritten yet), so while
-  they remain the verification does not pass: the certificate says what is left to do.
+* **Files are rewritten too** (:mod:`~govkit.actions.dsr.rewrite`): CSV/TSV rows and JSONL
+  records follow the plan's action like rows (``delete`` by default); text and log lines keep
+  their place and get the subject's identifiers replaced. All new versions are written to
+  temporary files before the database statements run, the files are swapped in before the
+  databases commit, and any failure leaves both as they were. JSON documents, workbooks and
+  Parquet files stay ``manual``: while they hold the subject the verification does not pass,
+  and the certificate says what is left to do.
 
 * **Anonymize uses the anonymization operators** (``govkit.actions.anonymize``): each
   personal field of the rows that stay gets the operator the policy's ``anonymization``
