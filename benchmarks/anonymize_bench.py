@@ -72,6 +72,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--baseline-rows", type=int, default=2_000)
     parser.add_argument("--no-verify", action="store_true")
+    parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: the CPUs; 1: none)")
     args = parser.parse_args()
 
     material = os.urandom(32)
@@ -85,7 +86,7 @@ def main() -> None:
         target = Path(folder) / "out.csv"
         started = time.perf_counter()
         export_rows(columns, lambda: read_batches(source, 10_000)[1], plans, target, context, result, where="bench",
-                    verify=False)
+                    verify=False, jobs=args.jobs)
         written = time.perf_counter() - started
         verified_s = 0.0
         if not args.no_verify:
@@ -93,7 +94,7 @@ def main() -> None:
 
             transform = Transformer(columns, plans, context)
             for batch in read_batches(source, 10_000)[1]:
-                transform(batch)  # fill the leak sample as the real run does
+                transform.remember(batch)  # fill the leak sample as the real run does
             started = time.perf_counter()
             problems = transform.verify(*read_batches(target, 10_000), "bench")
             verified_s = time.perf_counter() - started

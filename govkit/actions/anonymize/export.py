@@ -12,9 +12,16 @@ checked by (a) only). A failed verification marks the output incomplete (a
 
 from __future__ import annotations
 
+import itertools
+import marshal
+import multiprocessing
+import os
 import secrets
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from operator import eq
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +90,7 @@ class Transformer:
 
     def __init__(self, columns: Sequence[str], plans: dict[str, FieldPlan], context: OperatorContext) -> None:
         self.columns = list(columns)
+        self.plans, self.context = plans, context
         self.steps: list[tuple[int, Operator, FieldPlan]] = []
         dropped: set[int] = set()
         for index, name in enumerate(self.columns):
@@ -106,23 +114,69 @@ class Transformer:
     def __call__(self, batch: Batch) -> Batch:
         if not batch:
             return batch
+        self.remember(batch)
+        rows, unchanged = self.apply(batch)
+        self._count_unchanged(unchanged)
+        return rows
+
+    def remember(self, batch: Batch) -> None:
+        """Add this batch's inputs of leak-checked fields to the leak sample (as digests)."""
+        for index, _, chosen in self.steps:
+            if chosen.operator not in LEAK_CHECKED:
+                continue
+            seen = self.seen[chosen.field.lower()]
+            room = LEAK_SAMPLE - len(seen)
+            if room > 0:
+                seen.update(self.fingerprint(v) for v in (row[index] for row in batch[:room])
+                            if isinstance(v, str) and v)
+
+    def apply(self, batch: Batch) -> tuple[Batch, dict[str, int]]:
+        """The transformed rows and, per field, how many text values came out unchanged.
+
+        Pure (no state of its own changes), so worker processes can run it (see :meth:`map`).
+        """
+        if not batch:
+            return batch, {}
         columns = list(zip(*batch, strict=True))
         out: list[Sequence[Any]] = list(columns)
+        unchanged: dict[str, int] = {}
         for index, operator, chosen in self.steps:
             values = columns[index]
-            name = chosen.field.lower()
-            seen = self.seen[name]
-            if chosen.operator in LEAK_CHECKED and len(seen) < LEAK_SAMPLE:
-                seen.update(self.fingerprint(v) for v in values[:LEAK_SAMPLE - len(seen)] if isinstance(v, str) and v)
             new = operator.apply_many(values, chosen.entity_type)
-            if chosen.operator in UNCHANGED_CHECKED:
+            # map(eq) runs in C; only when something compares equal are the text values counted
+            if chosen.operator in UNCHANGED_CHECKED and any(map(eq, values, new)):
                 same = sum(1 for a, b in zip(values, new, strict=True) if isinstance(a, str) and a and a == b)
                 if same:
-                    self.unchanged[chosen.field] = self.unchanged.get(chosen.field, 0) + same
+                    unchanged[chosen.field] = same
             out[index] = new
         if len(self.kept) == len(out):
-            return list(zip(*out, strict=True))
-        return list(zip(*(out[i] for i in self.kept), strict=True))
+            return list(zip(*out, strict=True)), unchanged
+        return list(zip(*(out[i] for i in self.kept), strict=True)), unchanged
+
+    def _count_unchanged(self, unchanged: dict[str, int]) -> None:
+        for name, same in unchanged.items():
+            self.unchanged[name] = self.unchanged.get(name, 0) + same
+
+    def map(self, batches: Iterable[Batch], jobs: int = 1) -> Iterator[Batch]:
+        """``self(batch)`` for each batch, in order; with ``jobs`` > 1 in worker processes.
+
+        The parent keeps the leak sample and the counts and does the reading and writing;
+        workers (forked where the platform allows, so the keys are inherited rather than
+        sent) transform whole batches. At most ``2 * jobs`` batches are in flight, so memory
+        stays constant whatever the input size. A single-batch input never starts a pool.
+        """
+        it = iter(batches)
+        first = next(it, None)
+        if first is None:
+            return
+        second = next(it, None)
+        if jobs <= 1 or second is None or not self.steps:
+            yield self(first)
+            if second is not None:
+                yield self(second)
+            yield from (self(b) for b in it)
+            return
+        yield from _parallel(self, itertools.chain((first, second), it), jobs)
 
     def verify(self, columns: Sequence[str], batches: Iterator[Batch], where: str) -> list[str]:
         """Check the written output (see the module docstring); problems never quote values."""
@@ -139,7 +193,7 @@ class Transformer:
                 seen = self.seen[chosen.field.lower()]
                 fingerprint = self.fingerprint
                 hits = sum(1 for row in batch if isinstance(row[index], str) and row[index]
-                           and fingerprint(row[index]) in seen)
+                           and fingerprint(row[index]) in seen) if seen else 0
                 if hits:
                     leaks[chosen.field] = leaks.get(chosen.field, 0) + hits
                 if chosen.operator not in SYNTHETIC:
@@ -158,6 +212,72 @@ class Transformer:
                     problems.append(f"{where}.{name}: {found} of {len(values)} sampled value(s) still show "
                                     f"{wanted or 'personal data'} after {by_field[name].spec}")
         return problems
+
+
+#: A worker process's transformer, made once by :func:`_start_worker`.
+_WORKER: Transformer | None = None
+
+
+def _start_worker(columns: Sequence[str], plans: dict[str, FieldPlan], context: OperatorContext) -> None:
+    global _WORKER
+    _WORKER = Transformer(columns, plans, context)
+
+
+def _work(packed: bytes | Batch) -> tuple[bytes | Batch, dict[str, int]]:
+    assert _WORKER is not None
+    rows, unchanged = _WORKER.apply(_unpack(packed))
+    return _pack(rows), unchanged
+
+
+def _pack(batch: Batch) -> bytes | Batch:
+    """A batch for the trip between processes: ``marshal`` when the values allow it.
+
+    Pickling ten thousand rows of text costs more than transforming a good part of them;
+    ``marshal`` writes them about fifteen times faster. Dates, decimals and the like are
+    not marshallable: then the batch is left to pickle.
+    """
+    try:
+        return marshal.dumps(batch)
+    except ValueError:
+        return batch
+
+
+def _unpack(packed: bytes | Batch) -> Batch:
+    return marshal.loads(packed) if isinstance(packed, bytes) else packed
+
+
+def _parallel(transform: Transformer, batches: Iterator[Batch], jobs: int) -> Iterator[Batch]:
+    """:meth:`Transformer.map` in ``jobs`` processes; order kept, ``2 * jobs`` batches in flight."""
+    methods = multiprocessing.get_all_start_methods()
+    mp_context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    pending: deque[Future[tuple[bytes | Batch, dict[str, int]]]] = deque()
+    with ProcessPoolExecutor(jobs, mp_context=mp_context, initializer=_start_worker,
+                             initargs=(transform.columns, transform.plans, transform.context)) as pool:
+        try:
+            for batch in batches:
+                transform.remember(batch)
+                pending.append(pool.submit(_work, _pack(batch)))
+                if len(pending) >= 2 * jobs:
+                    yield _collect(transform, pending.popleft())
+            while pending:
+                yield _collect(transform, pending.popleft())
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def _collect(transform: Transformer, future: Future[tuple[bytes | Batch, dict[str, int]]]) -> Batch:
+    packed, unchanged = future.result()
+    transform._count_unchanged(unchanged)
+    return _unpack(packed)
+
+
+def default_jobs() -> int:
+    """The CPUs this process may use (what ``jobs`` defaults to)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform
+        return os.cpu_count() or 1
 
 
 def _mark_incomplete(path: Path, problems: list[str]) -> None:
@@ -185,8 +305,12 @@ def export_rows(
     generalize: bool = True,
     max_suppression: float = 0.0,
     verify: bool = True,
+    jobs: int | None = None,
 ) -> None:
     """Transform the rows ``opener`` yields into the file ``target``, then verify it.
+
+    ``jobs``: worker processes for the transformation (default :func:`default_jobs`; 1 runs
+    everything in this process); see :meth:`Transformer.map`.
 
     With ``k``, a first pass counts the equivalence classes of the quasi-identifiers on the
     *transformed* rows (memory: the distinct quasi-identifier tuples, not the rows);
@@ -197,6 +321,7 @@ def export_rows(
     verification also measures the written output's k.
     """
     transform = Transformer(columns, plans, context)
+    jobs = default_jobs() if jobs is None else max(1, jobs)
     kplan = None
     if k is not None:
         if not quasi_identifiers:
@@ -204,7 +329,7 @@ def export_rows(
         from govkit.actions.risk import equivalence_classes, generalize_to_k
 
         sizes, _, _ = equivalence_classes(
-            transform.out_columns, (transform(b) for b in opener()), quasi_identifiers)
+            transform.out_columns, transform.map(opener(), jobs), quasi_identifiers)
         kplan = generalize_to_k(sizes, quasi_identifiers, k, generalize=generalize, max_suppression=max_suppression)
         del sizes
         result.budget_met = kplan.budget_met and result.budget_met is not False
@@ -214,7 +339,7 @@ def export_rows(
     writer = Writer(target, transform.out_columns, fmt)
     _mark_incomplete(target, ["the export did not finish"])
     try:
-        batches = (transform(b) for b in opener())
+        batches = transform.map(opener(), jobs)
         for batch, dropped in kplan.apply(transform.out_columns, batches) if kplan is not None else (
                 (b, 0) for b in batches):
             writer.write(batch)

@@ -19,15 +19,19 @@ import ipaddress
 import os
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from govkit.actions.anonymize import fastpath as ps_fast
 from govkit.actions.anonymize import pseudonyms as ps
 from govkit.errors import KeyMaterialError, UsageError
 from govkit.keys import Keyset
+
+#: Per column, how many distinct values' pseudonyms are remembered (see ``Pseudonymize.apply_many``).
+MEMO_SIZE = 10_000
 
 
 class OperatorError(UsageError):
@@ -212,9 +216,10 @@ class Generalize(Operator):
         if match:
             return f"{float(match.group(1)):.1f},{float(match.group(2)):.1f}"
         parts = [p.strip() for p in text.split(",") if p.strip()]
-        if len(parts) > 1:
+        if len(parts) > 1 and any(c.isalpha() for c in parts[-1]):
             return parts[-1]  # an address keeps only its last part (city)
-        # no recognisable city part: a placeholder says a location was there (empty stays empty)
+        # no recognisable city part (no comma, or "..., 2170": a house number): a placeholder
+        # says a location was there (empty stays empty)
         return f"<{entity_type or 'LOCATION'}>" if parts else ""
 
     def _date(self, value: Any, to: str) -> Any:
@@ -260,6 +265,11 @@ class Hash(Operator):
         assert isinstance(self.params, HashParams)
         return ps.digest(self._key, _text(value)).hex()[: self.params.length]
 
+    def apply_many(self, values: Sequence[Any], entity_type: str | None = None) -> list[Any]:
+        assert isinstance(self.params, HashParams)
+        mac, length = ps.mac_for(self._key), self.params.length
+        return [None if v is None else mac(_text(v).encode("utf-8", "surrogatepass")).hex()[:length] for v in values]
+
 
 class PseudonymizeParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -286,6 +296,8 @@ class Pseudonymize(Operator):
         assert isinstance(params, PseudonymizeParams)
         _, self._key = context.subkey("pseudonymize", params.key)
         self._prefix, self._length = params.prefix, params.length
+        self._columns: dict[str, Callable[[str], str]] = {}
+        self._memo: dict[str, dict[str, str]] = {}
 
     def apply(self, value: Any, entity_type: str | None = None) -> Any:
         if isinstance(value, int) and not isinstance(value, bool):
@@ -293,17 +305,31 @@ class Pseudonymize(Operator):
         return ps.pseudonym(_text(value), entity_type or "", self._key, self._prefix, self._length)
 
     def apply_many(self, values: Sequence[Any], entity_type: str | None = None) -> list[Any]:
-        key, prefix, length = self._key, self._prefix, self._length
-        if entity_type == "EMAIL_ADDRESS":  # the hot path of exports: inline it
-            mac = ps.mac_for(key)
-            return [
-                None if v is None
-                else f"{prefix}{mac(v.encode('utf-8', 'surrogatepass')).hex()[:length]}@example.invalid"
-                if isinstance(v, str)
-                else self.apply(v, entity_type)
-                for v in values
-            ]
-        return super().apply_many(values, entity_type)
+        """Column-wise through :func:`.fastpath.column_pseudonymizer`, with a bounded memo.
+
+        The memo (per operator, so per column and run, at most :data:`MEMO_SIZE` values,
+        emptied when full) saves the HMAC for repeated values: names, cities, foreign keys.
+        """
+        entity = entity_type or ""
+        column = self._columns.get(entity)
+        if column is None:
+            column = self._columns[entity] = ps_fast.column_pseudonymizer(self._key, entity, self._prefix, self._length)
+        memo = self._memo.setdefault(entity, {})
+        get, apply = memo.get, self.apply
+        out: list[Any] = []
+        append = out.append
+        for value in values:
+            if value.__class__ is str:
+                new = get(value)
+                if new is None:
+                    new = column(value)
+                    if len(memo) >= MEMO_SIZE:
+                        memo.clear()
+                    memo[value] = new
+                append(new)
+            else:
+                append(None if value is None else apply(value, entity_type))
+        return out
 
 
 class FakeParams(BaseModel):

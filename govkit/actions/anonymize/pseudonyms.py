@@ -32,27 +32,25 @@ _BIRTH_SPAN = datetime.date(2005, 12, 31).toordinal() - _BIRTH_FROM
 
 
 class Mac:
-    """HMAC-SHA256 under one key with the padded-key states computed once.
+    """HMAC-SHA256 under one key with the padded keys computed once.
 
-    Equal to ``hmac.digest(key, data, "sha256")`` (a test checks it), about twice as fast
-    per call, which matters at millions of cells: each call only copies two hash states.
+    Equal to ``hmac.digest(key, data, "sha256")`` (a test checks it): HMAC is
+    ``H((K ^ opad) || H((K ^ ipad) || data))``, and hashing the concatenations in one call
+    each is faster per value in CPython than ``hmac`` or copying precomputed hash states,
+    which matters at millions of cells. ``pads`` lets a hot loop inline the two calls.
     """
 
-    __slots__ = ("_inner", "_outer")
+    __slots__ = ("pads",)
 
     def __init__(self, key: bytes) -> None:
         if len(key) > 64:
             key = hashlib.sha256(key).digest()
         padded = key.ljust(64, b"\0")
-        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
-        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
+        self.pads = (bytes(b ^ 0x36 for b in padded), bytes(b ^ 0x5C for b in padded))
 
     def __call__(self, data: bytes) -> bytes:
-        inner = self._inner.copy()
-        inner.update(data)
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return outer.digest()
+        inner, outer = self.pads
+        return hashlib.sha256(outer + hashlib.sha256(inner + data).digest()).digest()
 
 
 _MACS: dict[bytes, Mac] = {}

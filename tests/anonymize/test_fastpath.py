@@ -1,0 +1,165 @@
+"""The export's fast path gives exactly the reference pseudonyms, column-wise and in workers."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from govkit.actions.anonymize import operators
+from govkit.actions.anonymize import pseudonyms as ps
+from govkit.actions.anonymize.export import ExportResult, Transformer, export_rows
+from govkit.actions.anonymize.fastpath import column_pseudonymizer
+from govkit.actions.anonymize.io import Batch, read_batches
+from govkit.actions.anonymize.operators import OperatorContext, build
+from govkit.actions.anonymize.plan import FieldPlan, Plan
+
+KEY = b"k" * 32
+ENTITIES = ("EMAIL_ADDRESS", "PHONE_NUMBER", "CN_PHONE_NUMBER", "PERSON", "CN_RESIDENT_ID", "CREDIT_CARD",
+            "CN_BANK_CARD", "IBAN_CODE", "US_SSN", "IP_ADDRESS", "LOCATION", "")
+
+#: Outputs of the code before the fast path existed (same key): pseudonyms must never change.
+PINNED = [
+    ("EMAIL_ADDRESS", "alice@example.com", "u_0d8b3da1ccc85d32@example.invalid"),
+    ("PERSON", "Alice Smith", "u_ec78d9aee9b02c53"),
+    ("PHONE_NUMBER", "+1 415-555-0100", "+1 321-781-9238"),
+    ("PHONE_NUMBER", "030 1234567", "028 8066926"),
+    ("PHONE_NUMBER", "+49 (0)30 1234567", "+49 (7)33 0372604"),
+    ("CN_PHONE_NUMBER", "138 0013 8000", "155 1065 8668"),
+    ("CN_RESIDENT_ID", "11010119900307001X", "310101196506235774"),
+    ("CREDIT_CARD", "4111 1111 1111 1111", "4883 8335 7669 9738"),
+    ("CN_BANK_CARD", "6222020200112233445", "6944899605300086371"),
+    ("IBAN_CODE", "DE89 3704 0044 0532 0130 00", "DE19 4031 3620 9018 7303 93"),
+    ("IBAN_CODE", "GB82WEST12345698765432", "GB53OLLK45954383971322"),
+    ("US_SSN", "123-45-6789", "008-73-2357"),
+    ("IP_ADDRESS", "192.168.1.20", "10.40.131.4"),
+    ("IP_ADDRESS", "2001:db8::1", "u_ad7e2f698eab6455"),
+]
+
+# Texts of every kind the formats meet: ASCII with separators, digit runs longer than one
+# HMAC block, non-ASCII digits (which the reference treats its own way), IBAN-like strings.
+digit_text = st.text(alphabet="0123456789 -+()./%", max_size=90)
+any_text = st.text(max_size=40)
+iban_like = st.from_regex(r"\A[A-Za-z]{2}[0-9]{2}[ 0-9A-Za-z-]{1,70}\Z")
+texts = st.one_of(digit_text, any_text, iban_like, st.sampled_from([v for _, v, _ in PINNED]))
+
+
+def _outcome(function: Any, value: str) -> str:
+    try:
+        return str(function(value))
+    except Exception as exc:  # the reference's own failures (an IBAN with a dash) must stay the same
+        return f"raises {type(exc).__name__}"
+
+
+@pytest.mark.parametrize(("entity", "value", "expected"), PINNED)
+def test_pinned_pseudonyms_are_unchanged(context: OperatorContext, entity: str, value: str, expected: str) -> None:
+    assert ps.pseudonym(value, entity, KEY, "u_", 16) == expected
+    assert column_pseudonymizer(KEY, entity, "u_", 16)(value) == expected
+    _, subkey = context.subkey("pseudonymize")
+    reference = ps.pseudonym(value, entity, subkey, "u_", 16)
+    assert build("pseudonymize", {}, context).apply_many([value, value], entity) == [reference, reference]
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=texts, entity=st.sampled_from(ENTITIES), prefix=st.sampled_from(["u_", "p%"]),
+       length=st.integers(8, 64))
+def test_fast_path_equals_the_reference(value: str, entity: str, prefix: str, length: int) -> None:
+    fast = column_pseudonymizer(KEY, entity, prefix, length)
+    assert _outcome(fast, value) == _outcome(lambda v: ps.pseudonym(v, entity, KEY, prefix, length), value)
+
+
+@settings(max_examples=50, deadline=None)
+@given(values=st.lists(st.one_of(st.none(), st.integers(-10**6, 10**6), digit_text), max_size=30),
+       entity=st.sampled_from(ENTITIES))
+def test_apply_many_equals_apply_with_a_small_memo(values: list[Any], entity: str) -> None:
+    from tests.anonymize.conftest import keyset_of
+
+    operator = build("pseudonymize", {}, OperatorContext(keyset_of(KEY)))
+    saved, operators.MEMO_SIZE = operators.MEMO_SIZE, 3  # the memo fills and empties many times
+    try:
+        expected = [None if v is None else _outcome(lambda x: operator.apply(x, entity), v) for v in values]
+        many = [None if v is None else _outcome(lambda x: operator.apply_many([x], entity)[0], v) for v in values]
+        assert many == expected
+        if not any(e is not None and e.startswith("raises") for e in expected):
+            assert [None if v is None else str(v) for v in operator.apply_many(values + values, entity)] == (
+                expected + expected)
+    finally:
+        operators.MEMO_SIZE = saved
+
+
+def test_mac_is_keyed_hmac_and_differs_across_keys() -> None:
+    import hmac
+
+    assert ps.Mac(KEY)(b"x") == hmac.digest(KEY, b"x", "sha256")
+    assert ps.Mac(b"o" * 32)(b"x") != ps.Mac(KEY)(b"x")
+    long_key = b"L" * 100  # longer than a block: hashed first, as HMAC says
+    assert ps.Mac(long_key)(b"x") == hmac.digest(long_key, b"x", "sha256")
+
+
+def _rows(count: int) -> list[list[str]]:
+    return [[str(i), f"user{i}@example.com", f"+1 415-555-{i % 10000:04d}", f"Name {i % 7}",
+             f"DE89 3704 0044 0532 {i:04d} 00"] for i in range(count)]
+
+
+def _plans() -> dict[str, FieldPlan]:
+    return {c: FieldPlan("t", c, op, {}, e, "test") for c, op, e in (
+        ("email", "pseudonymize", "EMAIL_ADDRESS"), ("phone", "pseudonymize", "PHONE_NUMBER"),
+        ("name", "mask", "PERSON"), ("iban", "hash", "IBAN_CODE"))}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_workers_write_the_same_file_as_one_process(tmp_path: Path, context: OperatorContext, fmt: str) -> None:
+    source = tmp_path / "in.csv"
+    with source.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "email", "phone", "name", "iban"])
+        writer.writerows(_rows(2_345))
+    columns, _ = read_batches(source)
+    outputs = []
+    for jobs in (1, 2):
+        result = ExportResult(Plan("t"))
+        target = tmp_path / f"out{jobs}.{fmt}"
+        export_rows(columns, lambda: read_batches(source, 100)[1], _plans(), target, context, result, where="t",
+                    jobs=jobs)
+        assert result.rows == 2_345 and not result.problems, result.problems
+        outputs.append(target.read_bytes())
+    assert outputs[0] == outputs[1]
+    assert b"user17@example.com" not in outputs[1]
+
+
+def test_workers_keep_order_counts_and_a_bounded_number_of_batches(context: OperatorContext) -> None:
+    columns = ["id", "email", "phone", "name", "iban"]
+    batches = [[tuple(r) for r in _rows(1_000)[i:i + 50]] for i in range(0, 1_000, 50)]
+    batches[3] = [(*row[:3], "", row[4]) for row in batches[3]]  # empty values are not "left unchanged"
+    pulled = 0
+
+    def source() -> Iterator[Batch]:
+        nonlocal pulled
+        for batch in batches:
+            pulled += 1
+            yield batch
+
+    one = Transformer(columns, _plans(), context)
+    expected = [one(b) for b in batches]
+    two = Transformer(columns, _plans(), context)
+    got = []
+    for batch in two.map(source(), jobs=2):
+        assert pulled - len(got) <= 2 * 2 + 1  # never more than 2 * jobs batches ahead of the writer
+        got.append(batch)
+    assert got == expected
+    assert two.unchanged == one.unchanged == {}
+    assert {name: len(seen) for name, seen in two.seen.items()} == {n: len(s) for n, s in one.seen.items()}
+
+
+def test_unchanged_values_are_counted_in_workers(context: OperatorContext) -> None:
+    columns = ["id", "code"]
+    plans = {"code": FieldPlan("t", "code", "mask", {"keep_first": 5}, None, "test")}
+    batches = [[(str(i), "--.--") for i in range(j, j + 10)] for j in range(0, 100, 10)]  # masking keeps separators
+    transform = Transformer(columns, plans, context)
+    assert list(transform.map(iter(batches), jobs=2)) == batches
+    assert transform.unchanged == {"code": 100}
