@@ -112,7 +112,7 @@ def test_max_suppression_in_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 @pytest.mark.parametrize(
     ("value", "expected"),
     [("1 Main St, Springfield", "Springfield"), ("Berlin", "<LOCATION>"), ("Av. Paulista 1578", "<LOCATION>"),
-     ("", ""), ("  ", "")],
+     ("Av. Brigadeiro Faria Lima, 2170", "<LOCATION>"), ("", ""), ("  ", "")],
 )
 def test_generalize_to_city_never_empties_a_location(value: str, expected: str) -> None:
     operator = build("generalize", {"to": "city"}, OperatorContext(None))
