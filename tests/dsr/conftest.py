@@ -4,13 +4,14 @@ are all DSR needs, and the tests stay fast)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from govkit.scan import scan
 from govkit.workspace import Workspace, load_workspace
+from tests import chinook
 
 SUBJECT = "luisg@embraer.com.br"
 
@@ -40,3 +41,11 @@ def workspace_factory(tmp_path: Path) -> Callable[..., Workspace]:
         return make_workspace(tmp_path / name, url, policy)
 
     return make
+
+
+@pytest.fixture
+def reload_servers() -> Iterator[None]:
+    """Server databases are shared by the session: put Chinook back after changing it."""
+    yield
+    chinook.load_postgres()
+    chinook.load_mysql()

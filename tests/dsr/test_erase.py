@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,6 @@ from govkit.errors import SourceError, UsageError
 from govkit.inventory.store import Inventory
 from govkit.policy.loader import active_policy
 from govkit.workspace import Workspace
-from tests import chinook
 from tests.dsr.conftest import SUBJECT
 
 RETAIN_POLICY = """\
@@ -224,14 +223,6 @@ def test_cli_erase_plan_and_apply(sqlite_workspace: Workspace, tmp_path: Path) -
     shown = json.loads(runner.invoke(main, [*ws, "show", request_id, "-f", "json"]).output)
     assert [e["step"] for e in shown["events"]] == ["registered", "erasure-planned", "erased"]
     assert shown["status"] == "done"
-
-
-@pytest.fixture
-def reload_servers() -> Iterator[None]:
-    """Server databases are shared by the session: put Chinook back after erasing from it."""
-    yield
-    chinook.load_postgres()
-    chinook.load_mysql()
 
 
 @pytest.mark.server

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -203,3 +204,17 @@ def test_without_exactly_one_at_sign_is_not_an_email(text: str) -> None:
 @given(st.text(min_size=1, max_size=12).filter(lambda t: not t.strip().lstrip("+-").isdigit()))
 def test_integer_columns_take_integers_only(text: str) -> None:
     assert validate(text, None, "INTEGER", "integer") == "is not an integer"
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("server", ["chinook_postgres", "chinook_mysql"])
+def test_rectify_on_servers(server: str, request: pytest.FixtureRequest, reload_servers: None,
+                            workspace_factory: Callable[..., Workspace]) -> None:
+    workspace = workspace_factory(request.getfixturevalue(server), name=f"ws-{server}")
+    dsr_request = new_request(workspace, "rectification", {"email": SUBJECT})
+    result = rectify_request(workspace, dsr_request.id, [f"email={NEW_EMAIL}"], apply=True)
+    assert [s.done for s in result.plan.steps] == [1]
+    assert result.verification is not None
+    assert result.verification["passed"]
+    assert not locate(workspace, {"email": SUBJECT}).found
+    assert locate(workspace, {"email": NEW_EMAIL}).found
