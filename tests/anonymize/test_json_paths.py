@@ -213,3 +213,40 @@ def test_any_jsonl_keeps_structure_and_redacts_every_string(tmp_path: Path, rows
 
     assert out == [{"payload": shape(r)} for r in rows]
     assert [list(o["payload"]) for o in out] == [list(r) for r in rows]
+
+
+def test_values_under_an_object_plan_are_verified_against_it(tmp_path: Path) -> None:
+    source = write_lines(tmp_path / "p.jsonl", records(10))
+    # the whole user object is "generalized" to 200 characters: its emails survive, and must be caught
+    with pytest.raises(VerificationFailed, match=r"p\.jsonl:\$\.user: .* still show") as info:
+        anonymize(AnonymizeRequest(str(source), to=str(tmp_path / "o.jsonl"),
+                                   rules=["$.user=generalize:to=prefix,bucket=200"]))
+    assert "@" not in str(info.value)
+
+
+def test_bom_and_gzip_documents_and_non_utf8(tmp_path: Path) -> None:
+    rows = records(4)
+    lines = tmp_path / "bom.jsonl"
+    lines.write_bytes(b"\xef\xbb\xbf" + "\n".join(json.dumps(r) for r in rows).encode("utf-8") + b"\n")
+    result = anonymize(AnonymizeRequest(str(lines), to=str(tmp_path / "o.jsonl"), rules=["email=redact"]))
+    assert (result.rows, result.malformed) == (4, 0)  # the BOM did not make the first line malformed
+    document = tmp_path / "doc.json.gz"
+    with gzip.open(document, "wb") as handle:
+        handle.write(b"\xef\xbb\xbf" + json.dumps({"records": rows}).encode("utf-8"))
+    anonymize(AnonymizeRequest(str(document), to=str(tmp_path / "o.json.gz"), rules=["email=redact"]))
+    with gzip.open(tmp_path / "o.json.gz", "rt", encoding="utf-8") as handle:
+        out = json.load(handle)
+    assert [r["user"]["email"] for r in out["records"]] == [""] * 4
+    latin = tmp_path / "latin.jsonl"
+    latin.write_bytes('{"name": "Jos\u00e9", "email": "jose@example.com"}\n'.encode("latin-1"))
+    with pytest.raises(UsageError, match="not UTF-8"):
+        anonymize(AnonymizeRequest(str(latin), to=str(tmp_path / "l.jsonl"), rules=["email=redact"]))
+    assert not (tmp_path / "l.jsonl").exists()
+
+
+def test_a_minified_document_is_not_taken_for_lines(tmp_path: Path) -> None:
+    source = tmp_path / "one.json"
+    source.write_text(json.dumps({"users": records(3)}), encoding="utf-8")  # one long line
+    anonymize(AnonymizeRequest(str(source), to=str(tmp_path / "o.json"), rules=["$.users[*].user.email=redact"]))
+    data = json.loads((tmp_path / "o.json").read_text(encoding="utf-8"))
+    assert [u["user"]["email"] for u in data["users"]] == ["", "", ""]

@@ -79,32 +79,32 @@ def is_json(path: Path) -> bool:
     return _base_suffix(path) in JSON_SUFFIXES
 
 
+#: How much of a ``.json`` file is read to tell JSON Lines from a document (a minified
+#: document is one line of any length: never read it whole for that).
+SNIFF_CHARS = 1 << 16
+
+
 def _open_text(path: Path, mode: str) -> IO[str]:
+    """UTF-8 text (a BOM is skipped on reading), gzipped when the name ends in ``.gz``."""
+    encoding = "utf-8-sig" if mode == "r" else "utf-8"
     if path.name.lower().endswith(".gz"):
-        return gzip.open(path, mode + "t", encoding="utf-8", newline="")  # type: ignore[return-value]
-    return path.open(mode, encoding="utf-8", newline="")
+        return gzip.open(path, mode + "t", encoding=encoding, newline="")  # type: ignore[return-value]
+    return path.open(mode, encoding=encoding, newline="")
 
 
 def _is_lines(path: Path) -> bool:
     """JSON Lines by suffix, or a ``.json`` whose first two non-empty lines are whole records."""
     if _base_suffix(path) in LINE_SUFFIXES:
         return True
-    count = 0
     with _open_text(path, "r") as handle:
-        for line in handle:
-            if not line.strip():
-                continue
-            text = line.strip().lstrip("\ufeff")
-            if not text.startswith(("{", "[")):
-                return False
-            try:
-                json.loads(text)
-            except ValueError:
-                return False
-            count += 1
-            if count >= 2:
-                return True
-    return False
+        head = handle.read(SNIFF_CHARS)
+    lines = [line.strip() for line in head.split("\n")[:-1] if line.strip()][:2]
+    if len(lines) < 2:
+        return False
+    try:
+        return all(line.startswith(("{", "[")) and json.loads(line) is not None for line in lines)
+    except ValueError:
+        return False
 
 
 # -- which path gets which plan ------------------------------------------------------------------
@@ -191,12 +191,17 @@ def json_plan(base: Plan, asset: str, paths: list[str], rules: list[Rule]) -> Pl
 
 
 class _Checks:
-    """Per path: keyed digests of replaced inputs, unchanged counts, the verification."""
+    """Per planned path: keyed digests of replaced inputs, unchanged counts, the verification.
+
+    Keyed by the plan's path (``FieldPlan.field``), so values under an object planned as a
+    whole are checked against that plan; ``applied`` maps each path met to its plan.
+    """
 
     def __init__(self) -> None:
         self._salt = secrets.token_bytes(16)
         self.seen: dict[str, set[int]] = {}
         self.unchanged: dict[str, int] = {}
+        self.applied: dict[str, FieldPlan] = {}
 
     def fingerprint(self, value: Any) -> int:
         return hash((self._salt, str(value)))
@@ -211,24 +216,35 @@ class _Checks:
             if same:
                 self.unchanged[chosen.field] = self.unchanged.get(chosen.field, 0) + same
 
-    def verify(self, values: Iterator[tuple[str, Any]], plans: dict[str, FieldPlan], where: str) -> list[str]:
-        """Check the ``(path, value)`` pairs read back from the output; problems never quote values."""
+    def verify(self, values: Iterator[tuple[str, Any]], dropping: set[str], where: str) -> list[str]:
+        """Check the ``(path, value)`` pairs read back from the output; problems never quote values.
+
+        ``dropping``: the plans (by path) whose values must be gone (absent, or null in arrays).
+        """
         from govkit.detect.engine import get_engine
 
         leaks: dict[str, int] = {}
+        left: dict[str, int] = {}
         samples: dict[str, list[str]] = {}
+        plans: dict[str, FieldPlan] = {}
         for path, value in values:
-            chosen = plans.get(path)
+            chosen = self.applied.get(path)
             if chosen is None or value is None or value == "":
                 continue
-            if isinstance(value, str) and self.fingerprint(value) in self.seen.get(path, ()):
-                leaks[path] = leaks.get(path, 0) + 1
+            field = chosen.field
+            plans[field] = chosen
+            if field in dropping:
+                left[field] = left.get(field, 0) + 1
+                continue
+            if isinstance(value, str) and self.fingerprint(value) in self.seen.get(field, ()):
+                leaks[field] = leaks.get(field, 0) + 1
             if chosen.operator not in SYNTHETIC:
-                sample = samples.setdefault(path, [])
+                sample = samples.setdefault(field, [])
                 if len(sample) < SCAN_SAMPLE:
                     sample.append(str(value))
         problems = [f"{where}:{path}: {n} value(s) identical to an input value" for path, n in leaks.items()]
         problems += [f"{where}:{path}: {n} value(s) left unchanged" for path, n in self.unchanged.items()]
+        problems += [f"{where}:{path}: {n} value(s) still present after drop" for path, n in left.items()]
         if samples:
             engine = get_engine(None)
             for path, sample in samples.items():
@@ -261,22 +277,28 @@ def _active(chosen: FieldPlan | None) -> bool:
 
 def _collect(parent: Any, key: Any, path: str, resolve: Callable[[str], FieldPlan | None],
              inherited: FieldPlan | None, operators: _Operators, slots: dict[int, tuple[FieldPlan, list[Any]]],
-             drops: list[tuple[Any, Any]], depth: int = 0) -> None:
-    """Gather the places of ``parent[key]`` and below that a plan transforms."""
+             drops: list[tuple[Any, Any]], applied: dict[str, FieldPlan] | None, depth: int = 0) -> None:
+    """Gather the places of ``parent[key]`` and below that a plan transforms (and, in
+    ``applied``, which plan each transformed path got, for verification)."""
     value = parent[key]
     own = resolve(path)
     chosen = own if own is not None else inherited
     if _active(chosen) and operators(chosen).drops_field:  # type: ignore[arg-type]
         drops.append((parent, key))
+        if applied is not None:
+            applied[path] = chosen  # type: ignore[assignment]
         return
     if isinstance(value, dict) and depth < MAX_DEPTH:
         for name in list(value):
-            _collect(value, name, path + path_key(str(name)), resolve, chosen, operators, slots, drops, depth + 1)
+            _collect(value, name, path + path_key(str(name)), resolve, chosen, operators, slots, drops, applied,
+                     depth + 1)
     elif isinstance(value, list) and depth < MAX_DEPTH:
         for index in range(len(value)):
-            _collect(value, index, path + "[*]", resolve, chosen, operators, slots, drops, depth + 1)
+            _collect(value, index, path + "[*]", resolve, chosen, operators, slots, drops, applied, depth + 1)
     elif value is not None and chosen is not None and chosen.operator != "keep":
         slots.setdefault(id(chosen), (chosen, []))[1].append((parent, key))
+        if applied is not None:
+            applied[path] = chosen
 
 
 def _apply_drops(drops: list[tuple[Any, Any]]) -> None:
@@ -328,7 +350,7 @@ def _rewrite_batch(lines: list[str], out: IO[str], resolve: PathPlans, operators
             continue
         holder = [record]
         holders.append(holder)
-        _collect(holder, 0, "$", resolve, None, operators, slots, drops)
+        _collect(holder, 0, "$", resolve, None, operators, slots, drops, None if checks is None else checks.applied)
     for chosen, places in slots.values():
         old = [parent[key] for parent, key in places]
         new = operators(chosen).apply_many(old, chosen.entity_type)
@@ -371,9 +393,14 @@ def _events(stream: IO[bytes]) -> Iterator[tuple[str, str, Any, str | None]]:
 
 
 def _binary(path: Path) -> IO[bytes]:
+    """The bytes, gunzipped when the name ends in ``.gz``, a UTF-8 BOM skipped (ijson rejects it)."""
     if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    return path.open("rb")
+        stream: IO[bytes] = gzip.open(path, "rb")  # type: ignore[assignment]  # noqa: SIM115 - the caller closes it
+    else:
+        stream = path.open("rb")
+    if stream.read(3) != b"\xef\xbb\xbf":
+        stream.seek(0)
+    return stream
 
 
 def rewrite_document(
@@ -401,6 +428,8 @@ def rewrite_document(
                 own = resolve(here)
                 chosen = own if own is not None else (open_[-1][2] if open_ else None)
                 dropped = _active(chosen) and operators(chosen).drops_field  # type: ignore[arg-type]
+                if dropped and checks is not None:
+                    checks.applied[here] = chosen  # type: ignore[assignment]
                 if dropped and name is not None:  # an object key: left out with its value
                     skip = 1 if starts else 0
                     continue
@@ -423,6 +452,7 @@ def rewrite_document(
                     new = operators(chosen).apply_many([value], chosen.entity_type)
                     if checks is not None:
                         checks.note(chosen, [value], new)
+                        checks.applied[here] = chosen
                     value = new[0]
                 out.write(str(value) if isinstance(value, Decimal) else _dumps(value))
             out.write("\n")
@@ -465,24 +495,29 @@ def anonymize_json_file(
     result: ExportResult, *, verify: bool = True,
 ) -> None:
     """Rewrite ``path`` into ``target`` (see the module docstring); problems go to ``result``."""
-    lines = _is_lines(path)
     resolve = PathPlans(plan, asset, rules)
     operators = _Operators(context)
     checks = _Checks() if verify else None
     target.parent.mkdir(parents=True, exist_ok=True)
     _mark_incomplete(target, ["the export did not finish"])
-    if lines:
-        rewrite_lines(path, target, resolve, operators, checks, result)
-    else:
-        rewrite_document(path, target, resolve, operators, checks, result)
+    try:
+        lines = _is_lines(path)
+        if lines:
+            rewrite_lines(path, target, resolve, operators, checks, result)
+        else:
+            rewrite_document(path, target, resolve, operators, checks, result)
+    except UnicodeDecodeError as exc:
+        target.unlink(missing_ok=True)
+        raise UsageError(f"{path.name}: not UTF-8 (byte {exc.start} of a chunk); JSON files are anonymized "
+                         f"as UTF-8, so re-encode it first; nothing written") from None
     result.outputs.append(str(target))
     if result.malformed:
         plan.notes.append(f"{result.malformed} malformed JSON line(s) left out (never copied unredacted)")
     if checks is None:
         _clear_marker(target)
         return
-    plans = {p.field: p for p in resolve.known.values() if p is not None and p.operator != "keep"}
-    problems = checks.verify(read_back(target, lines), plans, path.name)
+    dropping = {p.field for p in checks.applied.values() if operators(p).drops_field}
+    problems = checks.verify(read_back(target, lines), dropping, path.name)
     result.problems.extend(problems)
     if problems:
         _mark_incomplete(target, problems)
