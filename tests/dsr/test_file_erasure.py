@@ -212,3 +212,25 @@ def test_prepare_keeps_encoding_and_untouched_lines(tmp_path: Path) -> None:
     rewrites.discard()
     assert path.read_bytes().decode("utf-16") == "Grüße an [REDACTED]\r\nnichts hier\r\n"
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_gzipped_csv_stays_gzipped_and_keeps_its_dialect(tmp_path: Path) -> None:
+    path = tmp_path / "list.tsv.gz"
+    with gzip.open(path, "wt", encoding="utf-8", newline="") as out:
+        out.write("name\temail\nAna\tana@example.org\nLuís\t" + SUBJECT + "\n")
+    rewrites = prepare([FileJob(path, "delete")], LineMatcher({"email": SUBJECT}))
+    rewrites.commit()
+    rewrites.discard()
+    assert [item.records for item in rewrites.items] == [1]
+    with gzip.open(path, "rt", encoding="utf-8", newline="") as back:
+        assert back.read() == "name\temail\nAna\tana@example.org\n"
+
+
+def test_a_truncated_gzip_is_not_rewritten(tmp_path: Path) -> None:
+    path = tmp_path / "app.log.gz"
+    whole = gzip.compress("".join(f"line {i} {SUBJECT}\n" for i in range(2000)).encode())
+    path.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(RewriteFailed, match=r"app\.log\.gz: cannot be rewritten safely \(ValueError\)"):
+        prepare([FileJob(path, "anonymize")], LineMatcher({"email": SUBJECT}))
+    assert path.read_bytes() == whole[: len(whole) // 2]
+    assert [p.name for p in tmp_path.iterdir()] == ["app.log.gz"]

@@ -44,7 +44,7 @@ from typing import IO, Any
 from govkit.actions.anonymize.operators import Operator
 from govkit.actions.dsr.files import _PHONE_RUN, LineMatcher
 from govkit.errors import UsageError
-from govkit.sources.formats import Problems, open_input
+from govkit.sources.formats import READERS, FileInput, Problems, open_input
 
 #: Reader name -> how erasure rewrites it. Anything else stays a manual step.
 REWRITABLE: dict[str, str] = {"csv": "records", "tsv": "records", "jsonl": "records", "text": "lines"}
@@ -174,7 +174,19 @@ def _prepare_one(job: FileJob, matcher: LineMatcher) -> Rewrite:
     encoding = source.encoding or "utf-8"
     fd, name = tempfile.mkstemp(dir=job.path.parent, prefix=f".{job.path.name}.", suffix=".govkit-tmp")
     temp = Path(name)
+    try:
+        records = _write(job, matcher, source, reader.name, encoding, fd)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    shutil.copymode(job.path, temp)
+    return Rewrite(job.path, temp, records)
+
+
+def _write(job: FileJob, matcher: LineMatcher, source: FileInput, fmt: str, encoding: str, fd: int) -> int:
+    """Write the new version of ``source`` into the open temporary file ``fd``; returns records changed."""
     records = 0
+    reader = READERS[fmt]
     with os.fdopen(fd, "wb") as raw:
         target: IO[bytes] = raw
         if source.compressed:
@@ -182,23 +194,23 @@ def _prepare_one(job: FileJob, matcher: LineMatcher) -> Rewrite:
         with source.open_binary() as binary:
             text = io.TextIOWrapper(binary, encoding=encoding, errors="strict", newline="")
             out = io.TextIOWrapper(target, encoding=encoding, errors="strict", newline="")
-            if reader.name in ("csv", "tsv"):
-                head = text.read(64 * 1024)
-                text.seek(0)
+            if fmt in ("csv", "tsv"):  # the dialect from the head, as the scan sniffed it
+                head = source.head.decode(encoding, errors="replace")
                 dialect = reader(source, Problems())._dialect(head)  # type: ignore[attr-defined]
                 records = _csv(text, out, dialect, job, matcher)
-            elif reader.name == "jsonl":
+            elif fmt == "jsonl":
                 records = _jsonl(text, out, job, matcher)
             else:
                 records = _lines(text, out, job, matcher)
             out.flush()
             out.detach()
+            if source.damaged:  # a truncated .gz ends early: rewriting it would drop the rest
+                raise ValueError("damaged compressed file")
         if target is not raw:
             target.close()
         raw.flush()
         os.fsync(raw.fileno())
-    shutil.copymode(job.path, temp)
-    return Rewrite(job.path, temp, records)
+    return records
 
 
 def _ending(raw: str) -> str:
