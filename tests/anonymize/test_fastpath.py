@@ -92,6 +92,20 @@ def test_apply_many_equals_apply_with_a_small_memo(values: list[Any], entity: st
         operators.MEMO_SIZE = saved
 
 
+def test_memo_gives_way_where_values_do_not_repeat(context: OperatorContext) -> None:
+    operator = build("pseudonymize", {}, context)
+    distinct = [f"user{i}@example.com" for i in range(operators.MEMO_PROBE + 500)]
+    repeated = [f"Name {i % 10}" for i in range(operators.MEMO_PROBE + 500)]
+    expected = [operator.apply(v, "EMAIL_ADDRESS") for v in distinct]
+    for _ in range(2):  # before and after the memo is given up
+        assert operator.apply_many(distinct, "EMAIL_ADDRESS") == expected
+        assert operator.apply_many([None, 7, *distinct[:3]], "EMAIL_ADDRESS") == [
+            None, operator.apply(7, "EMAIL_ADDRESS"), *expected[:3]]
+    assert operator.apply_many(repeated, "PERSON") == [operator.apply(v, "PERSON") for v in repeated]
+    assert operator._memo["EMAIL_ADDRESS"] is operators._NO_MEMO
+    assert len(operator._memo["PERSON"]) == 10
+
+
 def test_mac_is_keyed_hmac_and_differs_across_keys() -> None:
     import hmac
 
@@ -126,7 +140,8 @@ def test_workers_write_the_same_file_as_one_process(tmp_path: Path, context: Ope
         target = tmp_path / f"out{jobs}.{fmt}"
         export_rows(columns, lambda: read_batches(source, 100)[1], _plans(), target, context, result, where="t",
                     jobs=jobs)
-        assert result.rows == 2_345 and not result.problems, result.problems
+        assert result.rows == 2_345
+        assert not result.problems, result.problems
         outputs.append(target.read_bytes())
     assert outputs[0] == outputs[1]
     assert b"user17@example.com" not in outputs[1]

@@ -106,11 +106,15 @@ def column_pseudonymizer(key: bytes, entity_type: str, prefix: str, length: int)
             template = templates[shape] = value.translate(_TEMPLATE)
         return template % tuple(new)
 
-    def token(value: str) -> str:
-        return f"{prefix}{digest(value.encode('utf-8', 'surrogatepass')).hex()[:length]}"
+    def token(value: str) -> str:  # digest() inlined: the commonest format, one call less per value
+        raw = ipad + value.encode("utf-8", "surrogatepass")
+        return f"{prefix}{sha256(opad + sha256(raw).digest()).hexdigest()[:length]}"
 
     if entity_type == "EMAIL_ADDRESS":
-        return lambda value: f"{prefix}{digest(value.encode('utf-8', 'surrogatepass')).hex()[:length]}@example.invalid"
+        def email(value: str) -> str:
+            raw = ipad + value.encode("utf-8", "surrogatepass")
+            return f"{prefix}{sha256(opad + sha256(raw).digest()).hexdigest()[:length]}@example.invalid"
+        return email
     if entity_type in ("PHONE_NUMBER", "CN_PHONE_NUMBER"):
         def phone(value: str) -> str:
             if not value.isascii():

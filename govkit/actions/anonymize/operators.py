@@ -32,6 +32,10 @@ from govkit.keys import Keyset
 
 #: Per column, how many distinct values' pseudonyms are remembered (see ``Pseudonymize.apply_many``).
 MEMO_SIZE = 10_000
+#: ... and the memo is given up after a batch of this many texts that hardly repeat.
+MEMO_PROBE = 1_000
+#: The marker of a column whose memo was given up (see ``Pseudonymize.apply_many``).
+_NO_MEMO: dict[str, str] = {}
 
 
 class OperatorError(UsageError):
@@ -309,19 +313,27 @@ class Pseudonymize(Operator):
 
         The memo (per operator, so per column and run, at most :data:`MEMO_SIZE` values,
         emptied when full) saves the HMAC for repeated values: names, cities, foreign keys.
+        Where values do not repeat (emails, IDs) it only costs, so a batch of at least
+        :data:`MEMO_PROBE` texts with fewer than 2% repeats switches it off for the column.
         """
         entity = entity_type or ""
         column = self._columns.get(entity)
         if column is None:
             column = self._columns[entity] = ps_fast.column_pseudonymizer(self._key, entity, self._prefix, self._length)
+        apply = self.apply
         memo = self._memo.setdefault(entity, {})
-        get, apply = memo.get, self.apply
+        if memo is _NO_MEMO:
+            return [column(v) if v.__class__ is str else None if v is None else apply(v, entity_type) for v in values]
+        get = memo.get
         out: list[Any] = []
         append = out.append
+        texts = computed = 0
         for value in values:
             if value.__class__ is str:
+                texts += 1
                 new = get(value)
                 if new is None:
+                    computed += 1
                     new = column(value)
                     if len(memo) >= MEMO_SIZE:
                         memo.clear()
@@ -329,6 +341,8 @@ class Pseudonymize(Operator):
                 append(new)
             else:
                 append(None if value is None else apply(value, entity_type))
+        if texts >= MEMO_PROBE and texts - computed < texts // 50:
+            self._memo[entity] = _NO_MEMO
         return out
 
 
