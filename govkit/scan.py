@@ -22,6 +22,7 @@ from govkit.audit import audit_action
 from govkit.detect.columns import ColumnClassifier, ColumnSample, ColumnVerdict, PatternTally, apply_label
 from govkit.detect.engine import get_engine
 from govkit.detect.entities import entity
+from govkit.detect.parallel import JudgePool, tally_batches, worker_count
 from govkit.errors import SourceError, UsageError
 from govkit.inventory.store import Inventory
 from govkit.model.findings import Finding, ScanReport, Skipped
@@ -42,7 +43,8 @@ class ScanOptions:
     include: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
     batch_size: int = 20_000
-    #: File sources: worker processes (None: one per core), rescan unchanged files, size limit.
+    #: Worker processes for file sources and for ``full`` scans of big tables (None: one per
+    #: core where it pays off, see detect/parallel.py); rescan unchanged files; size limit.
     jobs: int | None = None
     force: bool = False
     max_file_bytes: int = 100 * 1024 * 1024
@@ -335,7 +337,13 @@ def _classify_table(
     tallies = None
     if options.full:
         tallies = [classifier.get().pattern_tally(table.qualified, c.name, c.kind) for c in readable]
-        columns, rows, total = _full_read(source, table, size, seed, options.batch_size, tallies)
+        workers = worker_count(options.jobs, table.row_estimate)
+        pool = JudgePool(workers, settings.model, settings.language) if workers > 1 else None
+        try:
+            columns, rows, total = _full_read(source, table, size, seed, options.batch_size, tallies, pool)
+        finally:
+            if pool is not None:
+                pool.close()
         method = f"every row read; names and shapes judged on a {size}-row reservoir sample"
     else:
         sample = source.sample(table, size, seed)
@@ -362,7 +370,13 @@ def _classify_table(
 
 
 def _full_read(
-    source: DatabaseSource, table: TableInfo, size: int, seed: int, batch_size: int, tallies: list[PatternTally]
+    source: DatabaseSource,
+    table: TableInfo,
+    size: int,
+    seed: int,
+    batch_size: int,
+    tallies: list[PatternTally],
+    pool: JudgePool | None = None,
 ) -> tuple[list[str], list[tuple[Any, ...]], int]:
     """Read every row once: count pattern hits in each batch, keep a seeded reservoir.
 
@@ -374,9 +388,9 @@ def _full_read(
     rng = random.Random(seed)
     reservoir: list[tuple[Any, ...]] = []
     seen = 0
-    for batch in source.stream(table, batch_size):
-        for index, tally in enumerate(tallies):
-            tally.add(row[index] for row in batch)
+
+    def keep_sample(batch: list[tuple[Any, ...]]) -> None:
+        nonlocal seen
         for row in batch:
             seen += 1
             if len(reservoir) < size:
@@ -385,6 +399,8 @@ def _full_read(
                 slot = rng.randrange(seen)
                 if slot < size:
                     reservoir[slot] = row
+
+    tally_batches(source.stream(table, batch_size), tallies, pool, keep_sample)
     return [c.name for c in source.readable_columns(table)], reservoir, seen
 
 

@@ -46,3 +46,27 @@ def test_sample_scan_reports_sample_counts(engine: object, tmp_path: Path) -> No
     email = next(f for f in report.findings if f.field == "email")
     assert email.sampled <= 300
     assert email.hits == email.sampled
+
+
+def test_full_scan_with_worker_processes_counts_the_same(engine: object, tmp_path: Path) -> None:
+    """Judging in spawned workers (``jobs=2``) changes the time, never the counts."""
+    db = tmp_path / "shop.db"
+    _shop(db, rows=3000)
+    options = {"full": True, "sample_size": 100, "batch_size": 500}
+    alone = scan(None, [f"sqlite:///{db}"], ScanOptions(**options, jobs=1))  # type: ignore[arg-type]
+    pooled = scan(None, [f"sqlite:///{db}"], ScanOptions(**options, jobs=2))  # type: ignore[arg-type]
+
+    def counts(report: object) -> dict[tuple[str, str], tuple[int, int]]:
+        return {(f.field, f.entity_type): (f.hits, f.sampled) for f in report.findings}  # type: ignore[attr-defined]
+
+    assert counts(pooled) == counts(alone)
+    assert counts(pooled)[("reference", "EMAIL_ADDRESS")] == (1, 3000)  # row 17 leaks
+
+
+def test_worker_count_only_parallelises_big_tables_unless_asked() -> None:
+    from govkit.detect.parallel import PARALLEL_MIN_ROWS, worker_count
+
+    assert worker_count(None, 10_000) == 1
+    assert worker_count(None, None) == 1
+    assert worker_count(None, PARALLEL_MIN_ROWS) >= 1
+    assert worker_count(3, 10) == 3

@@ -481,6 +481,16 @@ class PatternTally:
         self._seen: dict[str, dict[str, tuple[float, str]]] = {}
 
     def add(self, values: Iterable[Any]) -> None:
+        texts, new = self.prepare(values)
+        self.record(texts, new, self.judge(new))
+
+    def prepare(self, values: Iterable[Any]) -> tuple[Counter[str], list[str]]:
+        """Count a batch's values; return the counts and the values not judged before.
+
+        :meth:`add` is ``prepare``, :meth:`judge`, :meth:`record`; split so that a scan
+        can judge in worker processes (:class:`govkit.detect.parallel.JudgePool`) while
+        the next batch is read.
+        """
         texts: Counter[str] = Counter()
         for value in values:
             if value is None or isinstance(value, bytes | bytearray | memoryview):
@@ -488,9 +498,14 @@ class PatternTally:
             text = value[:MAX_VALUE_CHARS] if isinstance(value, str) else _as_text(value)[:MAX_VALUE_CHARS]
             if text.strip():
                 texts[text] += 1
+        return texts, [v for v in texts if v not in self._seen]
+
+    def judge(self, new: list[str]) -> list[dict[str, tuple[float, str]]]:
+        return self.classifier._judge(new, self.hint_strength, full=True, kind=self.kind) if new else []
+
+    def record(self, texts: Counter[str], new: list[str], judged: list[dict[str, tuple[float, str]]]) -> None:
+        """Tally a prepared batch with the judgements of its new values."""
         self.n += sum(texts.values())
-        new = [v for v in texts if v not in self._seen]
-        judged = self.classifier._judge(new, self.hint_strength, full=True, kind=self.kind) if new else []
         fresh = dict(zip(new, judged, strict=True))
         if len(self._seen) < self.CACHE_VALUES:
             self._seen.update(fresh)

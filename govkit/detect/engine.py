@@ -127,6 +127,7 @@ class DetectionEngine:
             and not set(r.supported_entities) <= IGNORED_PATTERN_ENTITIES
         ]
         self.weak_entities = _weak_entities(self.pattern_recognizers)
+        _compile_patterns(self.pattern_recognizers)
         self._analyzer: AnalyzerEngine | None = None
         if self.nlp is not None:
             self._ner_disabled = [name for name in self.nlp.pipe_names if name != "ner"]
@@ -251,6 +252,19 @@ def _weak_entities(recognizers: Sequence[EntityRecognizer]) -> frozenset[str]:
     return frozenset(e for e, is_weak in weak.items() if is_weak)
 
 
+def _compile_patterns(recognizers: Sequence[EntityRecognizer]) -> None:
+    """Compile every recognizer's regexes now, as part of loading the engine.
+
+    Presidio compiles a pattern (with the slow ``regex`` module) on its first use, which
+    put half a second of one-off work inside the first scan instead of the start-up.
+    """
+    from presidio_analyzer import PatternRecognizer
+
+    for recognizer in recognizers:
+        if isinstance(recognizer, PatternRecognizer):
+            recognizer.analyze("0", recognizer.supported_entities, None)
+
+
 def _prefilter_for(entities: Sequence[str]) -> re.Pattern[str] | None:
     """One combined prefilter for a recognizer's entities; None when any has no prefilter."""
     patterns = [_PREFILTERS.get(e) for e in entities]
@@ -340,7 +354,15 @@ def _build_registry(language: str, nlp: Language | None, model: str | None) -> R
     return registry
 
 
-@functools.lru_cache(maxsize=4)
 def get_engine(model: str | None = DEFAULT_MODEL, language: str = "en") -> DetectionEngine:
-    """One engine per (model, language) per process: the spaCy model is loaded once."""
+    """One engine per (model, language) per process: the spaCy model is loaded once.
+
+    The cache sits behind this wrapper because ``lru_cache`` keys ``get_engine()`` and
+    ``get_engine(DEFAULT_MODEL, "en")`` apart, which loaded the same model twice.
+    """
+    return _cached_engine(model, language)
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_engine(model: str | None, language: str) -> DetectionEngine:
     return DetectionEngine(model, language)

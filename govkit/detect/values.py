@@ -25,7 +25,12 @@ from govkit.detect.regions import DEFAULT_PHONE_REGIONS
 #: Presidio's PhoneRecognizer score for a valid number; kept so scores stay comparable.
 PHONE_SCORE = 0.4
 
-_PHONE_SHAPE = re.compile(r"^\+?[\d\s().\-/]{6,24}(?:\s*(?:x|ext\.?|#)\s*\d{1,6})?$", re.IGNORECASE)
+_PHONE_SHAPE = re.compile(r"^\+?([\d\s().\-/]{6,24})(?:\s*(?:x|ext\.?|#)\s*\d{1,6})?$", re.IGNORECASE)
+
+#: E.164 caps a number at 15 digits, country code included: a longer digit run (a card
+#: number written in groups, say) is no phone number in any region, and trying it in each
+#: of them costs a dozen parses.
+_MAX_PHONE_DIGITS = 15
 
 
 # Shapes that look numeric enough to pass the phone shape but are something else.
@@ -48,7 +53,11 @@ _region_order: list[str] = list(DEFAULT_PHONE_REGIONS)
 def phone_score(value: str) -> float | None:
     """Score for a cell that is, as a whole, a valid phone number in any supported region."""
     text = value.strip()
-    if not _PHONE_SHAPE.match(text) or sum(c.isdigit() for c in text) < 7 or _NOT_PHONE.match(text):
+    shape = _PHONE_SHAPE.match(text)
+    if shape is None or _NOT_PHONE.match(text):
+        return None
+    digits = sum(c.isdigit() for c in shape.group(1))
+    if not 7 <= digits <= _MAX_PHONE_DIGITS:
         return None
     if text.startswith("+"):
         return PHONE_SCORE if _valid(text, None) else None

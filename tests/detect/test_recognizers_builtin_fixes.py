@@ -379,3 +379,34 @@ def test_analyzer_engine_end_to_end() -> None:
     theirs = by_type(AnalyzerEngine(registry=stock, nlp_engine=nlp_engine))
     assert theirs["IP_ADDRESS"] == ["1.2.3.4", "192.168.1.10"]
     assert "CN_RESIDENT_ID" not in theirs
+
+
+@settings(max_examples=300, deadline=None)
+@given(octets=st.lists(st.integers(0, 300), min_size=4, max_size=4))
+def test_ip_fast_path_agrees_with_ipaddress(octets: list[int]) -> None:
+    """The regex shortcut in GovkitIpRecognizer.invalidate_result must say what ipaddress says."""
+    import ipaddress
+
+    from govkit.detect.recognizers.ip_address import GovkitIpRecognizer
+
+    text = ".".join(str(o) for o in octets)
+    try:
+        ipaddress.ip_interface(text)
+        expected_invalid = False
+    except ValueError:
+        expected_invalid = True
+    assert GovkitIpRecognizer().invalidate_result(text) is expected_invalid
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    spans=st.lists(st.tuples(st.integers(0, 60), st.integers(1, 20)), max_size=12),
+    probe=st.tuples(st.integers(0, 70), st.integers(1, 20)),
+)
+def test_card_coverage_bisection_agrees_with_brute_force(spans: list[tuple[int, int]], probe: tuple[int, int]) -> None:
+    from govkit.detect.recognizers.cn_bank_card import _Coverage
+
+    intervals = [(start, start + length) for start, length in spans]
+    start, end = probe[0], probe[0] + probe[1]
+    brute = any(s <= start and end <= e for s, e in intervals)
+    assert _Coverage(intervals).contains(start, end) is brute

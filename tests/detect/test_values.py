@@ -67,3 +67,22 @@ def test_versions_under_a_chinese_column_name_are_not_ips(engine: DetectionEngin
     values = [f"{1 + i % 3}.{i % 40}.{i % 120}.{i % 250}" for i in range(200)]
     verdict = ColumnClassifier(engine).classify(ColumnSample("订单", "版本号", "text", values))
     assert not verdict.entities
+
+
+@pytest.mark.parametrize("value", ["4911 3919 2996 0899", "6222-0212-3456-7890-123", "+86 138 0013 8000 1234 5"])
+def test_digit_runs_longer_than_e164_allows_are_not_phones(value: str) -> None:
+    """A card number written in groups has the shape of a phone number but 16+ digits."""
+    assert phone_score(value) is None
+
+
+def test_a_fifteen_digit_international_number_is_still_checked() -> None:
+    assert phone_score("+86 138 0013 8000") is not None
+
+
+def test_get_engine_returns_one_engine_however_it_is_called(engine: DetectionEngine) -> None:
+    """Positional, keyword and default calls share one cache entry: the model loads once."""
+    from govkit.detect.engine import DEFAULT_MODEL, get_engine
+
+    assert get_engine() is engine
+    assert get_engine(DEFAULT_MODEL, "en") is engine
+    assert get_engine(model=DEFAULT_MODEL, language="en") is engine

@@ -57,6 +57,10 @@ def looks_like_version(text: str, start: int, end: int) -> bool:
     return bool(_VERSION_MARKER.search(before) or _DOTTED_PREFIX.search(before) or _VERSION_SUFFIX.match(text, end))
 
 
+#: A plain dotted-quad IPv4 address with octets 0-255 (leading zeros are rejected apart).
+_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)")
+
+
 @register(replaces="IpRecognizer")
 class GovkitIpRecognizer(IpRecognizer):
     """Presidio's IP recognizer minus dotted version strings (see module docstring)."""
@@ -79,6 +83,9 @@ class GovkitIpRecognizer(IpRecognizer):
 
     def invalidate_result(self, pattern_text: str) -> bool:
         """The built-in's ``ipaddress`` check, plus rule 2 (leading-zero octets)."""
-        if ":" not in pattern_text and _has_leading_zero_octet(pattern_text):
-            return True
+        if ":" not in pattern_text:
+            if _has_leading_zero_octet(pattern_text):
+                return True
+            if _IPV4.fullmatch(pattern_text):
+                return False  # what ipaddress would say, without building an object per match
         return bool(super().invalidate_result(pattern_text))
