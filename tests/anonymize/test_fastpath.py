@@ -178,3 +178,30 @@ def test_unchanged_values_are_counted_in_workers(context: OperatorContext) -> No
     transform = Transformer(columns, plans, context)
     assert list(transform.map(iter(batches), jobs=2)) == batches
     assert transform.unchanged == {"code": 100}
+
+
+def test_cli_jobs_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import base64
+
+    from click.testing import CliRunner
+
+    from govkit.cli import main
+
+    monkeypatch.setenv("GOVKIT_KEY", base64.b64encode(KEY).decode())
+    source = tmp_path / "people.csv"
+    with source.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "email", "phone", "name", "iban"])
+        writer.writerows(_rows(6_001))  # more than one batch of the command's 5,000 rows
+    outputs = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"out{jobs}.csv"
+        result = CliRunner().invoke(main, ["anonymize", str(source), "--to", str(out), "--rule", "email=pseudonymize",
+                                           "--rule", "phone=pseudonymize", "--jobs", jobs])
+        assert result.exit_code == 0, result.output
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
+    assert outputs[0].count(b"@example.invalid") == 6_001
+    result = CliRunner().invoke(main, ["anonymize", str(source), "--to", str(tmp_path / "x.csv"), "--jobs", "0"])
+    assert result.exit_code == 2
+    assert "--jobs" in result.output

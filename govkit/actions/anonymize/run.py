@@ -42,6 +42,8 @@ class AnonymizeRequest:
     max_suppression: float = 0.05
     verify: bool = True
     batch_size: int = 5000
+    #: worker processes for file exports (None: the CPUs; 1: none); see ``export_rows``
+    jobs: int | None = None
 
 
 def _inventory_rows(workspace: Any, source: str | None, name: str | None) -> list[InventoryRow]:
@@ -151,7 +153,7 @@ def _anonymize_file(
     export_rows(columns, opener, plan.for_asset(asset), target, context, result, where=asset, fmt=request.fmt,
                 k=request.k, quasi_identifiers=request.quasi_identifiers, generalize=request.generalize,
                 max_suppression=request.max_suppression,
-                verify=request.verify)
+                verify=request.verify, jobs=request.jobs)
     return _finish(result)
 
 
@@ -243,7 +245,7 @@ def _anonymize_database(
                 export_rows(columns, opener, plan.for_asset("query"), Path(request.to), context, result,
                             where="query", fmt=request.fmt, k=request.k, quasi_identifiers=request.quasi_identifiers,
                             generalize=request.generalize, max_suppression=request.max_suppression,
-                            verify=request.verify)
+                            verify=request.verify, jobs=request.jobs)
             return _finish(result) if not request.dry_run else result
         columns_of = {t.qualified: [c.name for c in t.columns] for t in tables}
         plan = build_plan(source.display, rows, policy, rules, columns_of, source_name=name)
@@ -284,7 +286,7 @@ def _anonymize_database(
                         result, where=table.qualified, fmt=request.fmt, k=request.k,
                         quasi_identifiers=request.quasi_identifiers, generalize=request.generalize,
                         max_suppression=request.max_suppression,
-                        verify=request.verify)
+                        verify=request.verify, jobs=request.jobs)
         return _finish(result)
 
 

@@ -36,13 +36,15 @@ if TYPE_CHECKING:
               help="With --k: the share of rows (percent) that may be suppressed; small classes are suppressed "
                    "while they fit, and values are generalized only beyond it.")
 @click.option("--no-verify", is_flag=True, help="Skip re-scanning the output (not recommended).")
+@click.option("--jobs", type=click.IntRange(min=1), metavar="N",
+              help="Worker processes that transform a file export's batches (default: the CPUs; 1: none).")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan and result as JSON.")
 @click.pass_obj
 def anonymize_command(app: AppContext, source: str, to: str | None, table: tuple[str, ...], query: str | None,
                       rules: tuple[str, ...], fmt: str | None, dry_run: bool, in_place: bool, apply_: bool,
                       k: int | None,
                       quasi_identifiers: str | None, no_generalize: bool, max_suppression: float, no_verify: bool,
-                      as_json: bool) -> None:
+                      jobs: int | None, as_json: bool) -> None:
     """Write an anonymized copy of SOURCE to TARGET, as the inventory and policy say.
 
     SOURCE is a source in govkit.toml, a database URL, or a CSV/JSON/JSONL/Parquet file. Which
@@ -87,7 +89,7 @@ def anonymize_command(app: AppContext, source: str, to: str | None, table: tuple
         source, to=to, table=list(table), query=query, rules=list(rules), fmt=fmt, dry_run=dry_run,
         in_place=in_place, apply=apply_, k=k,
         quasi_identifiers=[q.strip() for q in (quasi_identifiers or "").split(",") if q.strip()],
-        generalize=not no_generalize, max_suppression=max_suppression / 100, verify=not no_verify)
+        generalize=not no_generalize, max_suppression=max_suppression / 100, verify=not no_verify, jobs=jobs)
     dry_run = dry_run or (in_place and not apply_)
     if dry_run or workspace is None:
         try:
