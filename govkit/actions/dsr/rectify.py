@@ -101,8 +101,10 @@ def parse_assignment(text: str) -> Assignment:
     """``email=a@b.c``, ``Customer.Email=a@b.c`` or ``chinook:Customer.Email=a@b.c``."""
     name, eq, value = text.partition("=")
     name, value = name.strip(), value.strip()
-    if not eq or not name or not value:
-        raise UsageError(f"--set expects FIELD=VALUE, e.g. email=new@example.com (got {name or '?'!r})")
+    if not eq or not name or not value:  # the text is not echoed: it may be the value itself
+        raise UsageError("--set expects FIELD=VALUE, e.g. email=new@example.com")
+    if "@" in name:
+        raise UsageError("--set: the field before '=' holds an '@'; write the kind first, e.g. email=VALUE")
     source, colon, rest = name.rpartition(":")
     if colon and not source:
         raise UsageError(f"--set {name}: empty source name before ':'")

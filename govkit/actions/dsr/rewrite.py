@@ -190,7 +190,8 @@ def _write(job: FileJob, matcher: LineMatcher, source: FileInput, fmt: str, enco
     with os.fdopen(fd, "wb") as raw:
         target: IO[bytes] = raw
         if source.compressed:
-            target = gzip.GzipFile(filename=source.name, mode="wb", fileobj=raw, mtime=0)  # type: ignore[assignment]
+            target = gzip.GzipFile(filename=source.name, mode="wb", fileobj=raw, mtime=0,
+                                   compresslevel=6)  # type: ignore[assignment]
         with source.open_binary() as binary:
             text = io.TextIOWrapper(binary, encoding=encoding, errors="strict", newline="")
             out = io.TextIOWrapper(target, encoding=encoding, errors="strict", newline="")
@@ -234,7 +235,7 @@ def _csv(text: IO[str], out: IO[str], dialect: Any, job: FileJob, matcher: LineM
             header = record if record else None
             out.write(raw)
             continue
-        if not any(matcher(cell) for cell in record) and not matcher(raw):
+        if not matcher(raw):  # the raw text holds every cell's text: one test per record
             out.write(raw)
             continue
         changed += 1
