@@ -41,7 +41,7 @@ import fnmatch
 import gzip
 import json
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
@@ -275,30 +275,92 @@ def _active(chosen: FieldPlan | None) -> bool:
     return chosen is not None and chosen.operator != "keep"
 
 
-def _collect(parent: Any, key: Any, path: str, resolve: Callable[[str], FieldPlan | None],
-             inherited: FieldPlan | None, operators: _Operators, slots: dict[int, tuple[FieldPlan, list[Any]]],
-             drops: list[tuple[Any, Any]], applied: dict[str, FieldPlan] | None, depth: int = 0) -> None:
-    """Gather the places of ``parent[key]`` and below that a plan transforms (and, in
-    ``applied``, which plan each transformed path got, for verification)."""
-    value = parent[key]
-    own = resolve(path)
-    chosen = own if own is not None else inherited
-    if _active(chosen) and operators(chosen).drops_field:  # type: ignore[arg-type]
-        drops.append((parent, key))
-        if applied is not None:
-            applied[path] = chosen  # type: ignore[assignment]
-        return
-    if isinstance(value, dict) and depth < MAX_DEPTH:
-        for name in list(value):
-            _collect(value, name, path + path_key(str(name)), resolve, chosen, operators, slots, drops, applied,
-                     depth + 1)
-    elif isinstance(value, list) and depth < MAX_DEPTH:
-        for index in range(len(value)):
-            _collect(value, index, path + "[*]", resolve, chosen, operators, slots, drops, applied, depth + 1)
-    elif value is not None and chosen is not None and chosen.operator != "keep":
-        slots.setdefault(id(chosen), (chosen, []))[1].append((parent, key))
-        if applied is not None:
-            applied[path] = chosen
+_MISSING: Any = object()
+#: Child paths remembered per (parent path, key); emptied when full (documents keyed by id).
+CHILD_PATHS = 100_000
+
+
+class _Collector:
+    """Walks records and gathers the places each plan transforms, batch by batch.
+
+    ``slots`` (plan -> places) and ``drops`` are per batch (:meth:`take`); ``applied``
+    (path -> the plan it got, for verification) is per run. Scalars are handled in the
+    loop over their container, and child paths are cached: most of a record is scalars
+    under paths already seen, and a call and a string concatenation per value was most of
+    the cost of a JSON Lines run.
+    """
+
+    def __init__(self, resolve: PathPlans, operators: _Operators, applied: dict[str, FieldPlan] | None) -> None:
+        self.resolve = resolve
+        self.operators = operators
+        self.applied = applied
+        self.slots: dict[int, tuple[FieldPlan, list[tuple[Any, Any]]]] = {}
+        self.drops: list[tuple[Any, Any]] = []
+        self._children: dict[tuple[str, str], str] = {}
+        self._dropping: dict[int, bool] = {}
+
+    def take(self) -> tuple[list[tuple[FieldPlan, list[tuple[Any, Any]]]], list[tuple[Any, Any]]]:
+        slots, drops = list(self.slots.values()), self.drops
+        self.slots, self.drops = {}, []
+        return slots, drops
+
+    def _plan(self, path: str, inherited: FieldPlan | None) -> FieldPlan | None:
+        own = self.resolve.known.get(path, _MISSING)
+        if own is _MISSING:
+            own = self.resolve(path)
+        return inherited if own is None else own
+
+    def _drops(self, chosen: FieldPlan) -> bool:
+        dropping = self._dropping.get(id(chosen))
+        if dropping is None:
+            dropping = self._dropping[id(chosen)] = self.operators(chosen).drops_field
+        return dropping
+
+    def _place(self, parent: Any, key: Any, path: str, value: Any, chosen: FieldPlan | None) -> None:
+        """A scalar (or a container too deep to walk) under ``chosen``."""
+        if chosen is None or chosen.operator == "keep":
+            return
+        if self._drops(chosen):
+            self.drops.append((parent, key))
+        elif value is not None:
+            self.slots.setdefault(id(chosen), (chosen, []))[1].append((parent, key))
+        else:
+            return
+        if self.applied is not None:
+            self.applied[path] = chosen
+
+    def visit(self, parent: Any, key: Any, path: str, inherited: FieldPlan | None, depth: int = 0) -> None:
+        value = parent[key]
+        chosen = self._plan(path, inherited)
+        deep = depth >= MAX_DEPTH
+        if deep or not isinstance(value, dict | list) or (
+                chosen is not None and chosen.operator != "keep" and self._drops(chosen)):
+            self._place(parent, key, path, value, chosen)
+            return
+        known, resolve, place = self.resolve.known, self.resolve, self._place
+        if isinstance(value, dict):
+            children = self._children
+            if len(children) > CHILD_PATHS:
+                children.clear()
+            for name, item in list(value.items()):
+                child = children.get((path, name))
+                if child is None:
+                    child = children[(path, name)] = path + path_key(str(name))
+                if isinstance(item, dict | list):
+                    self.visit(value, name, child, chosen, depth + 1)
+                    continue
+                own = known.get(child, _MISSING)  # inlined _plan: most values are under no plan
+                if own is _MISSING:
+                    own = resolve(child)
+                if own is not None or chosen is not None:
+                    place(value, name, child, item, chosen if own is None else own)
+        else:
+            child = path + "[*]"
+            for index, item in enumerate(value):
+                if isinstance(item, dict | list):
+                    self.visit(value, index, child, chosen, depth + 1)
+                else:
+                    place(value, index, child, item, self._plan(child, chosen))
 
 
 def _apply_drops(drops: list[tuple[Any, Any]]) -> None:
@@ -324,22 +386,21 @@ def rewrite_lines(
     batch: int = BATCH_LINES,
 ) -> None:
     """JSON Lines, a batch of lines at a time; malformed lines are left out and counted."""
+    collector = _Collector(resolve, operators, None if checks is None else checks.applied)
     with _open_text(path, "r") as source, _open_text(target, "w") as out:
         lines: list[str] = []
         for line in source:
             lines.append(line)
             if len(lines) >= batch:
-                _rewrite_batch(lines, out, resolve, operators, checks, result)
+                _rewrite_batch(lines, out, collector, checks, result)
                 lines = []
         if lines:
-            _rewrite_batch(lines, out, resolve, operators, checks, result)
+            _rewrite_batch(lines, out, collector, checks, result)
 
 
-def _rewrite_batch(lines: list[str], out: IO[str], resolve: PathPlans, operators: _Operators,
-                   checks: _Checks | None, result: ExportResult) -> None:
+def _rewrite_batch(lines: list[str], out: IO[str], collector: _Collector, checks: _Checks | None,
+                   result: ExportResult) -> None:
     holders: list[list[Any]] = []
-    slots: dict[int, tuple[FieldPlan, list[Any]]] = {}
-    drops: list[tuple[Any, Any]] = []
     for line in lines:
         if not line.strip():
             continue
@@ -350,10 +411,11 @@ def _rewrite_batch(lines: list[str], out: IO[str], resolve: PathPlans, operators
             continue
         holder = [record]
         holders.append(holder)
-        _collect(holder, 0, "$", resolve, None, operators, slots, drops, None if checks is None else checks.applied)
-    for chosen, places in slots.values():
+        collector.visit(holder, 0, "$", None)
+    slots, drops = collector.take()
+    for chosen, places in slots:
         old = [parent[key] for parent, key in places]
-        new = operators(chosen).apply_many(old, chosen.entity_type)
+        new = collector.operators(chosen).apply_many(old, chosen.entity_type)
         if checks is not None:
             checks.note(chosen, old, new)
         for (parent, key), value in zip(places, new, strict=True):
@@ -465,28 +527,48 @@ def rewrite_document(
 # -- reading the output back ---------------------------------------------------------------------
 
 
-def _scalars(value: Any, path: str, depth: int = 0) -> Iterator[tuple[str, Any]]:
-    if isinstance(value, dict) and depth < MAX_DEPTH:
+def _gather(value: Any, path: str, wanted: dict[str, FieldPlan], out: list[tuple[str, Any]],
+            children: dict[tuple[str, str], str], depth: int = 0) -> None:
+    """Append the (path, value) pairs under ``value`` whose path is ``wanted`` (containers too:
+    a dropped object must not be there)."""
+    if path in wanted:
+        out.append((path, value))
+    if depth >= MAX_DEPTH:
+        return
+    if isinstance(value, dict):
         for key, item in value.items():
-            yield from _scalars(item, path + path_key(str(key)), depth + 1)
-    elif isinstance(value, list) and depth < MAX_DEPTH:
+            child = children.get((path, key))
+            if child is None:
+                child = children[(path, key)] = path + path_key(str(key))
+            if isinstance(item, dict | list):
+                _gather(item, child, wanted, out, children, depth + 1)
+            elif child in wanted:
+                out.append((child, item))
+    elif isinstance(value, list):
+        child = path + "[*]"
         for item in value:
-            yield from _scalars(item, path + "[*]", depth + 1)
-    else:
-        yield path, value
+            if isinstance(item, dict | list):
+                _gather(item, child, wanted, out, children, depth + 1)
+            elif child in wanted:
+                out.append((child, item))
 
 
-def read_back(target: Path, lines: bool) -> Iterator[tuple[str, Any]]:
-    """Every (path, scalar) of the written output."""
+def read_back(target: Path, lines: bool, wanted: dict[str, FieldPlan]) -> Iterator[tuple[str, Any]]:
+    """The (path, value) pairs of the written output at the ``wanted`` paths."""
     if lines:
+        children: dict[tuple[str, str], str] = {}
         with _open_text(target, "r") as handle:
             for line in handle:
                 if line.strip():
-                    yield from _scalars(json.loads(line), "$")
+                    found: list[tuple[str, Any]] = []
+                    _gather(json.loads(line), "$", wanted, found, children)
+                    yield from found
+                    if len(children) > CHILD_PATHS:
+                        children.clear()
         return
     with _binary(target) as stream:
-        for here, event, value, _ in _events(stream):
-            if here and event not in ("start_map", "start_array"):
+        for here, _, value, _ in _events(stream):
+            if here in wanted:
                 yield here, value
 
 
@@ -517,7 +599,7 @@ def anonymize_json_file(
         _clear_marker(target)
         return
     dropping = {p.field for p in checks.applied.values() if operators(p).drops_field}
-    problems = checks.verify(read_back(target, lines), dropping, path.name)
+    problems = checks.verify(read_back(target, lines, checks.applied), dropping, path.name)
     result.problems.extend(problems)
     if problems:
         _mark_incomplete(target, problems)
