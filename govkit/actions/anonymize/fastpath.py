@@ -23,7 +23,7 @@ from operator import mul
 from govkit.actions.anonymize import pseudonyms as ps
 
 _DIGITS = "0123456789"
-#: Per column, at most this many ``%``-templates (value shapes) are remembered.
+#: Per column, at most this many value shapes (and their ``%``-templates) are remembered.
 TEMPLATES = 1024
 #: bytes.translate(None, _NON_DIGITS): the ASCII digits only; _ZEROS: every digit as "0"
 _NON_DIGITS = bytes(c for c in range(256) if chr(c) not in _DIGITS)
@@ -32,8 +32,8 @@ _ZEROS = bytes.maketrans(_DIGITS.encode(), b"0" * 10)
 _TEMPLATE = str.maketrans({**dict.fromkeys(_DIGITS, "%s"), "%": "%%"})
 #: an IBAN country's two letters as numbers (A=10 ... Z=35), for the mod-97 check
 _IBAN_LETTERS = {a + b: f"{int(a, 36)}{int(b, 36)}" for a in string.ascii_uppercase for b in string.ascii_uppercase}
-_BLOCK = 10**60
-_SHIFT = tuple(10 ** (60 - n) for n in range(61))
+_BLOCK: int = 10**60
+_SHIFT: tuple[int, ...] = tuple(10 ** (60 - n) for n in range(61))
 #: a digit -> the digit sum of its double, as a digit (Luhn)
 _LUHN_DOUBLE = bytes.maketrans(b"0123456789", b"0246813579")
 
@@ -41,6 +41,11 @@ _LUHN_DOUBLE = bytes.maketrans(b"0123456789", b"0246813579")
 def _lead(d: bytes, n: int) -> str:
     """The first ``n`` (<= 60) digits ``Stream(key, d).take`` hands out, without the other 60 - n."""
     return str(int.from_bytes(d, "big") % _BLOCK // _SHIFT[n]).zfill(n) if n else ""
+
+
+def _number(d: bytes, n: int) -> int:
+    """:func:`_lead` as a number (for formats that do arithmetic on the digits)."""
+    return int.from_bytes(d, "big") % _BLOCK // _SHIFT[n]
 
 
 def _luhn(payload: str) -> str:
@@ -79,14 +84,14 @@ def column_pseudonymizer(key: bytes, entity_type: str, prefix: str, length: int)
     """``lambda value: pseudonym(value, entity_type, key, prefix, length)``, only faster.
 
     The digit formats work on the value's ASCII bytes (equal to its UTF-8 encoding, which
-    the digest is taken of) and fill a ``%``-template with the new digits; templates are
-    remembered per shape (digits as ``0``: a phone column has a handful), at most
-    :data:`TEMPLATES` of them, for this column only.
+    the digest is taken of) and fill a ``%``-template with the new digits; what a shape
+    (the value with its digits as ``0``: a phone column has a handful) says is remembered,
+    for at most :data:`TEMPLATES` shapes, for this column only.
     """
     mac = ps.mac_for(key)
     ipad, opad = mac.pads
     sha256 = hashlib.sha256
-    templates: dict[bytes, str] = {}
+    shapes: dict[bytes, tuple[str, int, int, bool, int]] = {}
 
     def digest(raw: bytes) -> bytes:
         return sha256(opad + sha256(ipad + raw).digest()).digest()
@@ -94,17 +99,23 @@ def column_pseudonymizer(key: bytes, entity_type: str, prefix: str, length: int)
     def reference(value: str) -> str:
         return ps.pseudonym(value, entity_type, key, prefix, length)
 
-    def fill(value: str, raw: bytes, new: str) -> str:
-        """``value`` with its digits replaced by ``new``'s, in order."""
-        if len(new) == len(raw):  # nothing but digits
-            return new
+    def shape_of(value: str, raw: bytes) -> tuple[str, int, int, bool, int]:
+        """What the digit formats need to know of an ASCII value's shape (its digits as ``0``).
+
+        ``(template, digits, head, plus, first)``: the ``%``-template with ``%s`` per digit, the
+        number of digits, how many of at most 3 come right after a leading ``+`` (``plus``),
+        and the index of the first digit.
+        """
         shape = raw.translate(_ZEROS)
-        template = templates.get(shape)
-        if template is None:
-            if len(templates) >= TEMPLATES:
-                templates.clear()
-            template = templates[shape] = value.translate(_TEMPLATE)
-        return template % tuple(new)
+        found = shapes.get(shape)
+        if found is None:
+            if len(shapes) >= TEMPLATES:
+                shapes.clear()
+            stripped = value.lstrip()
+            head = stripped[1:4]
+            found = shapes[shape] = (value.translate(_TEMPLATE), shape.count(48), len(head) - len(head.lstrip(_DIGITS)),
+                                     stripped[:1] == "+", shape.find(48))
+        return found
 
     def token(value: str) -> str:  # digest() inlined: the commonest format, one call less per value
         raw = ipad + value.encode("utf-8", "surrogatepass")
@@ -120,44 +131,42 @@ def column_pseudonymizer(key: bytes, entity_type: str, prefix: str, length: int)
             if not value.isascii():
                 return reference(value)
             raw = value.encode()
-            found = raw.translate(None, _NON_DIGITS).decode()
-            stripped = value.lstrip()
-            plus = stripped[:1] == "+"
-            if len(found) == 11 and found[0] == "1" and not plus:  # a CN mobile
+            template, count, head, plus, first = shape_of(value, raw)
+            if count == 11 and not plus and value[first] == "1":  # a CN mobile
                 fresh = _lead(digest(raw), 12)
-                return fill(value, raw, "1" + str(3 + int(fresh[:3]) % 7) + fresh[3:])
-            keep = 0
-            if plus:
-                head = stripped[1:4]
-                head_digits = len(head) - len(head.lstrip(_DIGITS))
-                keep = head_digits if head_digits < len(found) else 0
-            if keep == 0 and found[:1] == "0":
-                keep = 1
-            if len(found) - keep > 60:
-                return reference(value)
-            return fill(value, raw, found[:keep] + _lead(digest(raw), len(found) - keep))
+                new = "1" + str(3 + int(fresh[:3]) % 7) + fresh[3:]
+            else:
+                # a country code after "+" (not all the digits) is kept, else a trunk "0"
+                keep = head if plus and head < count else 0
+                if keep == 0 and count and value[first] == "0":
+                    keep = 1
+                if count - keep > 60:
+                    return reference(value)
+                new = value[first:first + keep] + _lead(digest(raw), count - keep)
+            return new if count == len(raw) else template % tuple(new)
         return phone
     if entity_type == "CN_RESIDENT_ID":
         births, span, areas, check = _births(), ps._BIRTH_SPAN + 1, ps.CN_AREAS, ps._RIC_CHECK
 
         def resident_id(value: str) -> str:
-            fresh = _lead(digest(value.encode("utf-8", "surrogatepass")), 13)
-            area = int(fresh[:2]) % len(areas)
-            born, weighted = births[int(fresh[2:10]) % span]
-            sequence = fresh[10:]
-            return (f"{areas[area]}{born}{sequence}"
-                    f"{check[(_AREA_SUMS[area] + weighted + _SEQUENCE_SUMS[int(sequence)]) % 11]}")
+            fresh = _number(digest(value.encode("utf-8", "surrogatepass")), 13)
+            area = fresh // 10**11 % len(areas)
+            born, weighted = births[fresh // 1000 % 10**8 % span]
+            sequence = fresh % 1000
+            total = _AREA_SUMS[area] + weighted + _SEQUENCE_SUMS[sequence]
+            return f"{areas[area]}{born}{sequence:03d}{check[total % 11]}"
         return resident_id
     if entity_type in ("CREDIT_CARD", "CN_BANK_CARD"):
         def card(value: str) -> str:
             if not value.isascii():
                 return reference(value)
             raw = value.encode()
-            found = raw.translate(None, _NON_DIGITS)
-            if not 2 <= len(found) <= 62:
+            template, count, _, _, first = shape_of(value, raw)
+            if not 2 <= count <= 62:
                 return reference(value)
-            body = chr(found[0]) + _lead(digest(raw), len(found) - 2)
-            return fill(value, raw, body + _luhn(body))
+            body = value[first] + _lead(digest(raw), count - 2)
+            new = body + _luhn(body)
+            return new if count == len(raw) else template % tuple(new)
         return card
     if entity_type == "IBAN_CODE":
         def iban(value: str) -> str:
@@ -177,11 +186,13 @@ def column_pseudonymizer(key: bytes, entity_type: str, prefix: str, length: int)
             if not value.isascii():
                 return reference(value)
             raw = value.encode()
-            fresh = _lead(digest(raw), 15)
-            new = f"{1 + int(fresh[:5]) % 665:03d}{1 + int(fresh[5:9]) % 99:02d}{1 + int(fresh[9:]) % 9999:04d}"
-            if len(raw.translate(None, _NON_DIGITS)) != 9:
+            fresh = _number(digest(raw), 15)  # digits 1-5: area, 6-9: group, 10-15: serial
+            area, group, serial = fresh // 10**10, fresh // 10**6 % 10**4, fresh % 10**6
+            new = f"{1 + area % 665:03d}{1 + group % 99:02d}{1 + serial % 9999:04d}"
+            template, count = shape_of(value, raw)[:2]
+            if count != 9:
                 return new[:3] + "-" + new[3:5] + "-" + new[5:]
-            return fill(value, raw, new)
+            return new if len(raw) == 9 else template % tuple(new)
         return ssn
     if entity_type == "IP_ADDRESS":
         def ip(value: str) -> str:
