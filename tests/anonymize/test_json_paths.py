@@ -250,3 +250,29 @@ def test_a_minified_document_is_not_taken_for_lines(tmp_path: Path) -> None:
     anonymize(AnonymizeRequest(str(source), to=str(tmp_path / "o.json"), rules=["$.users[*].user.email=redact"]))
     data = json.loads((tmp_path / "o.json").read_text(encoding="utf-8"))
     assert [u["user"]["email"] for u in data["users"]] == ["", "", ""]
+
+
+def test_inventory_paths_drive_json_and_tabular_exports(tmp_path: Path, workspace_dir: Path) -> None:
+    flat = workspace_dir / "flat.jsonl"
+    write_lines(flat, [{"id": r["id"], "email": r["user"]["email"], "tier": "gold"} for r in records(20)])
+    nested = write_lines(workspace_dir / "nested.jsonl", records(20))
+    runner = CliRunner()
+    scan = runner.invoke(main, ["scan", str(flat), str(nested)])
+    assert scan.exit_code in (0, 1), scan.output
+    # flat JSON Lines to CSV: the inventory's $.email is the column email
+    out = runner.invoke(main, ["anonymize", str(flat), "--to", str(tmp_path / "flat.csv"), "--json"])
+    assert out.exit_code == 0, out.output
+    fields = [f["field"] for f in json.loads(out.stdout)["plan"]["fields"]]
+    assert "email" in fields
+    text = (tmp_path / "flat.csv").read_text(encoding="utf-8")
+    assert not any(r["user"]["email"] in text for r in records(20))
+    # nested JSON Lines: path by path to JSON, refused as a table (a column would carry it whole)
+    out = runner.invoke(main, ["anonymize", str(nested), "--to", str(tmp_path / "nested.jsonl"), "--json"])
+    assert out.exit_code == 0, out.output
+    assert "$.user.email" in [f["field"] for f in json.loads(out.stdout)["plan"]["fields"]]
+    assert not any(r["user"]["email"] in (tmp_path / "nested.jsonl").read_text(encoding="utf-8")
+                   for r in records(20))
+    refused = runner.invoke(main, ["anonymize", str(nested), "--to", str(tmp_path / "nested.csv")])
+    assert refused.exit_code == 2
+    assert "below its top-level keys" in refused.output
+    assert not (tmp_path / "nested.csv").exists()

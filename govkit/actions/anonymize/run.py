@@ -8,6 +8,7 @@ way (``audit_action`` checks the log first) and says what ran, never the data.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,6 +138,7 @@ def _anonymize_file(
             if (Path(r.source) / r.asset).resolve() == resolved or r.asset == path.name]
     if _json_paths(request, path):
         return _anonymize_json(request, path, rows, rules, policy, context)
+    rows = _top_level_columns(path, rows)
     columns, _ = read_batches(path)
     asset = rows[0].asset if rows else path.name
     plan = build_plan(rows[0].source if rows else str(path.parent), rows, policy, rules, {asset: columns})
@@ -174,6 +176,19 @@ def _json_paths(request: AnonymizeRequest, path: Path) -> bool:
     if not is_json(path) or request.k is not None or request.fmt not in (None, "jsonl"):
         return False
     return request.to is None or is_json(Path(request.to))
+
+
+def _top_level_columns(path: Path, rows: list[InventoryRow]) -> list[InventoryRow]:
+    """JSON Lines read as a table: the inventory's ``$.email`` is the column ``email``.
+
+    Personal data deeper down (``$.user.email``) would go out whole inside a column that
+    no operator can address, so that is refused: such files are rewritten path by path.
+    """
+    nested = sorted({r.field for r in rows if r.field.startswith("$") and not r.field[2:].isidentifier()})
+    if nested:
+        raise UsageError(f"{path.name} holds personal data below its top-level keys ({', '.join(nested[:3])}); "
+                         f"a table cannot rewrite it: write JSON instead (--to FILE.jsonl), path by path")
+    return [dataclasses.replace(r, field=r.field[2:]) if r.field.startswith("$.") else r for r in rows]
 
 
 def _anonymize_json(
