@@ -166,6 +166,8 @@ class DetectionEngine:
         ``entities`` limits the run to recognizers of those entity types; ``exclude`` leaves
         some out (the classifier checks those with whole-value validators instead).
         """
+        from govkit.detect.lean import run_recognizer
+
         found: list[list[Span]] = [[] for _ in values]
         candidates: dict[re.Pattern[str] | None, list[int]] = {None: list(range(len(values)))}
         for recognizer in self.pattern_recognizers:
@@ -187,7 +189,7 @@ class DetectionEngine:
             subset = [values[i] for i in indexes]
             for offset, text, starts in _chunks(subset):
                 # Pattern recognizers need no NLP artefacts; context is judged per column.
-                for result in recognizer.analyze(text, wanted, None) or ():  # type: ignore[arg-type]
+                for result in run_recognizer(recognizer, text, wanted):
                     local = bisect.bisect_right(starts, result.start) - 1
                     begin = starts[local]
                     index = indexes[offset + local]

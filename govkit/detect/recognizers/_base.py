@@ -73,7 +73,16 @@ class CharContextPatternRecognizer(PatternRecognizer):
         regex_flags: int | None = None,
     ) -> list[RecognizerResult]:
         """Run the patterns, then boost results whose preceding text holds a context word."""
-        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        return self._after_patterns(text, super().analyze(text, entities, nlp_artifacts, regex_flags))
+
+    def lean_analyze(self, text: str) -> list[RecognizerResult]:
+        """:meth:`analyze` without Presidio's explanations (see ``govkit.detect.lean``)."""
+        from govkit.detect.lean import pattern_results
+
+        return self._after_patterns(text, pattern_results(self, text))
+
+    def _after_patterns(self, text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
+        """What this recognizer adds to the raw pattern results; subclasses extend it."""
         for result in results:
             self._boost_from_preceding_text(text, result)
         return results

@@ -42,7 +42,7 @@ from ._registry import register
 from .cn_resident_id import is_valid_resident_id
 
 if TYPE_CHECKING:
-    from presidio_analyzer.nlp_engine import NlpArtifacts
+    pass
 
 _LEGACY_PREFIXES = ("9558", "95595", "95596", "95597", "95598", "95599")
 
@@ -111,18 +111,14 @@ class CnBankCardRecognizer(CharContextPatternRecognizer):
         """Luhn-valid with an accepted prefix/length -> max score; otherwise dropped."""
         return is_valid_cn_bank_card(pattern_text)
 
-    def analyze(
-        self,
-        text: str,
-        entities: list[str],
-        nlp_artifacts: NlpArtifacts | None = None,
-        regex_flags: int | None = None,
-    ) -> list[RecognizerResult]:
-        """Find cards, then drop those the built-in CREDIT_CARD reports on the same span."""
-        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+    def _after_patterns(self, text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
+        """Boost by context, then drop the cards the built-in CREDIT_CARD reports on the same span."""
+        from govkit.detect.lean import pattern_results
+
+        results = super()._after_patterns(text, results)
         if not self.defer_to_credit_card or not results:
             return results
-        covered = _Coverage((cc.start, cc.end) for cc in self._credit_card.analyze(text, ["CREDIT_CARD"]))
+        covered = _Coverage((cc.start, cc.end) for cc in pattern_results(self._credit_card, text))
         return [ours for ours in results if not covered.contains(ours.start, ours.end)]
 
 

@@ -73,7 +73,15 @@ class GovkitIpRecognizer(IpRecognizer):
         regex_flags: int | None = None,
     ) -> list[RecognizerResult]:
         """Built-in matches, minus IPv4 matches that context marks as version numbers."""
-        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        return self._without_versions(text, super().analyze(text, entities, nlp_artifacts, regex_flags))
+
+    def lean_analyze(self, text: str) -> list[RecognizerResult]:
+        """:meth:`analyze` without Presidio's explanations (see ``govkit.detect.lean``)."""
+        from govkit.detect.lean import pattern_results
+
+        return self._without_versions(text, pattern_results(self, text))
+
+    def _without_versions(self, text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
         return [
             result
             for result in results
