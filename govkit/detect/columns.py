@@ -492,12 +492,19 @@ class PatternTally:
         the next batch is read.
         """
         texts: Counter[str] = Counter()
-        for value in values:
-            if value is None or isinstance(value, bytes | bytearray | memoryview):
+        # Count raw values first (in C), then convert each distinct one once. Unhashable
+        # values (JSON or array columns) are counted by their text instead.
+        batch = [v for v in values if v is not None]
+        try:
+            raw: Counter[Any] = Counter(batch)
+        except TypeError:
+            raw = Counter(_as_text(v) for v in batch if not isinstance(v, bytes | bytearray | memoryview))
+        for value, count in raw.items():
+            if isinstance(value, bytes | bytearray | memoryview):
                 continue
             text = value[:MAX_VALUE_CHARS] if isinstance(value, str) else _as_text(value)[:MAX_VALUE_CHARS]
             if text.strip():
-                texts[text] += 1
+                texts[text] += count
         return texts, [v for v in texts if v not in self._seen]
 
     def judge(self, new: list[str]) -> list[dict[str, tuple[float, str]]]:

@@ -169,7 +169,12 @@ class DetectionEngine:
         from govkit.detect.lean import run_recognizer
 
         found: list[list[Span]] = [[] for _ in values]
-        candidates: dict[re.Pattern[str] | None, list[int]] = {None: list(range(len(values)))}
+        every = list(_chunks(values))
+        # Per prefilter: which values pass it, and those values joined (many recognizers
+        # share a prefilter, and joining is a good part of the cost on short values).
+        candidates: dict[re.Pattern[str] | None, tuple[list[int], list[tuple[int, str, list[int]]]]] = {
+            None: (list(range(len(values))), every)
+        }
         for recognizer in self.pattern_recognizers:
             wanted = [
                 e
@@ -180,14 +185,14 @@ class DetectionEngine:
                 continue
             prefilter = _prefilter_for(wanted)
             if prefilter not in candidates:
-                candidates[prefilter] = [
-                    i for i, v in enumerate(values) if prefilter is not None and prefilter.search(v)
-                ]
-            indexes = candidates[prefilter]
+                assert prefilter is not None
+                passing = _passing(prefilter, values, every)
+                joined = every if len(passing) == len(values) else list(_chunks([values[i] for i in passing]))
+                candidates[prefilter] = (passing, joined)
+            indexes, joined = candidates[prefilter]
             if not indexes:
                 continue
-            subset = [values[i] for i in indexes]
-            for offset, text, starts in _chunks(subset):
+            for offset, text, starts in joined:
                 # Pattern recognizers need no NLP artefacts; context is judged per column.
                 for result in run_recognizer(recognizer, text, wanted):
                     local = bisect.bisect_right(starts, result.start) - 1
@@ -265,6 +270,32 @@ def _compile_patterns(recognizers: Sequence[EntityRecognizer]) -> None:
     for recognizer in recognizers:
         if isinstance(recognizer, PatternRecognizer):
             recognizer.analyze("0", recognizer.supported_entities, None)
+
+
+def _passing(prefilter: re.Pattern[str], values: Sequence[str], chunks: list[tuple[int, str, list[int]]]) -> list[int]:
+    """Indexes of the values ``prefilter`` finds something in, searched in the joined text.
+
+    One search per passing value (plus one) instead of one per value: after a hit the
+    search resumes at the next value. A hit that runs past its value's end (across the
+    separator) is checked again on the value alone, so the answer is exactly
+    ``[i for i, v in enumerate(values) if prefilter.search(v)]``.
+    """
+    passing: list[int] = []
+    for first, text, starts in chunks:
+        position = 0
+        while (hit := prefilter.search(text, position)) is not None:
+            local = bisect.bisect_right(starts, hit.start()) - 1
+            index = first + local
+            end = starts[local] + len(values[index])
+            # A hit starting in the separator means none starts inside this value (the
+            # search finds the leftmost), and prefilters have no anchors or lookarounds, so
+            # the value alone has none either.
+            if hit.start() < end and (hit.end() <= end or prefilter.search(values[index])):
+                passing.append(index)
+            if local + 1 >= len(starts):
+                break
+            position = starts[local + 1]
+    return passing
 
 
 def _prefilter_for(entities: Sequence[str]) -> re.Pattern[str] | None:

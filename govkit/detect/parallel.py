@@ -40,9 +40,21 @@ def _init_worker(model: str | None, language: str) -> None:
     _worker_classifier = ColumnClassifier(get_engine(model, language))
 
 
-def _judge(hint_strength: dict[str, float], kind: ValueKind, values: list[str]) -> Judged:
+#: What a worker sends back per value: (entity, score) pairs. In a full scan the text to
+#: show is always the value itself, which the parent has, so it does not travel back.
+Compact = list[tuple[tuple[str, float], ...]]
+
+
+def _judge(hint_strength: dict[str, float], kind: ValueKind, values: list[str]) -> Compact:
     assert _worker_classifier is not None, "worker not initialised"
-    return _worker_classifier._judge(values, hint_strength, full=True, kind=kind)
+    judged = _worker_classifier._judge(values, hint_strength, full=True, kind=kind)
+    return [tuple((entity, score) for entity, (score, _) in best.items()) for best in judged]
+
+
+def _expand(values: list[str], compact: Compact) -> Judged:
+    return [
+        {entity: (score, value) for entity, score in pairs} for value, pairs in zip(values, compact, strict=True)
+    ]
 
 
 def worker_count(jobs: int | None, row_estimate: int | None) -> int:
@@ -68,7 +80,7 @@ class JudgePool:
         #: is read, few enough that memory stays bounded.
         self.in_flight = jobs + 1
 
-    def submit(self, tally: PatternTally, values: list[str]) -> Future[Judged]:
+    def submit(self, tally: PatternTally, values: list[str]) -> Future[Compact]:
         return self._executor.submit(_judge, tally.hint_strength, tally.kind, values)
 
     def close(self) -> None:
@@ -99,7 +111,7 @@ def tally_batches(
                 tally.add(row[index] for row in batch)
             on_batch(batch)
         return
-    pending: deque[list[tuple[PatternTally, Any, list[str], Future[Judged] | None]]] = deque()
+    pending: deque[list[tuple[PatternTally, Any, list[str], Future[Compact] | None]]] = deque()
     for batch in batches:
         jobs = []
         for index, tally in enumerate(tallies):
@@ -113,7 +125,7 @@ def tally_batches(
         _record(pending.popleft())
 
 
-def _record(jobs: list[tuple[PatternTally, Any, list[str], Future[Judged] | None]]) -> None:
+def _record(jobs: list[tuple[PatternTally, Any, list[str], Future[Compact] | None]]) -> None:
     for tally, texts, new, future in jobs:
-        tally.record(texts, new, future.result() if future is not None else [])
+        tally.record(texts, new, _expand(new, future.result()) if future is not None else [])
 

@@ -51,3 +51,16 @@ def test_remove_duplicates_keeps_the_higher_scored_container() -> None:
         RecognizerResult("Y", 2, 5, 0.1),  # other type: kept
     ]
     assert _key(remove_duplicates(results)) == [("X", 2, 5, 0.9), ("X", 0, 10, 0.5), ("Y", 2, 5, 0.1)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(st.text(alphabet="0123456789 -.@abcXY:¶\n", max_size=14), max_size=30),
+       entity=st.sampled_from(["PHONE_NUMBER", "EMAIL_ADDRESS", "IP_ADDRESS", "IBAN_CODE", "US_SSN", "URL"]))
+def test_prefilter_over_joined_text_passes_exactly_the_values_it_matches(values: list[str], entity: str) -> None:
+    """engine._passing searches joined values; it must agree with searching each value."""
+    from govkit.detect.engine import _chunks, _passing, _prefilter_for
+
+    prefilter = _prefilter_for([entity])
+    assert prefilter is not None
+    expected = [i for i, v in enumerate(values) if prefilter.search(v)]
+    assert _passing(prefilter, values, list(_chunks(values))) == expected

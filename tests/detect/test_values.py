@@ -86,3 +86,11 @@ def test_get_engine_returns_one_engine_however_it_is_called(engine: DetectionEng
     assert get_engine() is engine
     assert get_engine(DEFAULT_MODEL, "en") is engine
     assert get_engine(model=DEFAULT_MODEL, language="en") is engine
+
+
+def test_full_tally_counts_unhashable_values_by_their_text(engine: DetectionEngine) -> None:
+    """A JSON or array column (PostgreSQL) yields dicts and lists; counting must not crash."""
+    tally = ColumnClassifier(engine).pattern_tally("t", "payload", "text")
+    tally.add([{"email": "jane.doe@example.org"}, ["x"], None, bytearray(b"\x00"), "jane.doe@example.org"])
+    assert tally.n == 3  # the dict, the list and the string; None and bytes are not counted
+    assert tally.stats["EMAIL_ADDRESS"].hits == 1  # a structured cell counts when the e-mail is all of it
