@@ -171,3 +171,42 @@ def test_split_scan_equals_one_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         assert parts["entities"][name] == tally, name
     assert {f.entity_type for f in split.findings} >= {f.entity_type for f in whole.findings if f.hits > 3}
     assert split.fingerprints == whole.fingerprints
+
+
+_NAME_TEXT = st.text(alphabet="aBcDeÉéxyzJohnSmith -'\n.中ÀÞßÿ_1", max_size=80)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_NAME_TEXT)
+def test_name_seams_select_the_same_lines_as_the_name_regex(text: str) -> None:
+    """The array pre-pass is necessary for a match: it never hides a line from the NER sample."""
+    from govkit.sources.formats._candidates import name_pairs
+    from govkit.sources.formats.spans import _NER_CANDIDATE
+
+    by_regex = {text.count("\n", 0, m.start()) for m in _NER_CANDIDATE.finditer(text)}
+    by_seams = set()
+    for offset in name_pairs(text):
+        start = text.rfind("\n", 0, offset) + 1
+        end = text.find("\n", offset)
+        if _NER_CANDIDATE.search(text, start, end if end >= 0 else len(text)):
+            by_seams.add(text.count("\n", 0, offset))
+    assert by_seams == by_regex
+
+
+_WORDS = st.lists(st.text(alphabet="abcxyzXQ_-/.: ()", min_size=1, max_size=8), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(before=_WORDS, after=_WORDS, token=st.sampled_from(["13800138000", "83.12.201.7", "4111 1111 1111 1111"]))
+def test_a_spaced_token_is_a_candidate_and_candidates_are_never_glued(
+    before: list[str], after: list[str], token: str
+) -> None:
+    text = " ".join([*before, "at", token, "ok", *after])
+    found = find_candidates(text)
+    assert any(text[s:e] == token for s, e, _ in found), text
+    for start, end, group in found:
+        if group in ("number", "ip"):
+            assert start == 0 or not (
+                text[start - 1].isascii() and (text[start - 1].isalnum() or text[start - 1] == "_")
+            )
+            assert end == len(text) or not (text[end].isascii() and text[end].isalnum() and text[end] not in "Xx")

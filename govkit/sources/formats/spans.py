@@ -45,7 +45,7 @@ from typing import Any
 from govkit.detect.columns import STRONG_SCORE
 from govkit.detect.engine import DetectionEngine
 from govkit.detect.evidence import mask
-from govkit.sources.formats._candidates import find_candidates
+from govkit.sources.formats._candidates import find_candidates, name_pairs
 from govkit.sources.formats.base import TextBlock
 from govkit.sources.formats.sampling import Reservoir
 
@@ -232,12 +232,15 @@ class SpanScanner:
         text = block.text
         last_line = -1
         lines = _Lines(text, block)
-        for match in _NER_CANDIDATE.finditer(text):
-            line, line_start, line_end, column0 = lines.locate(match.start())
+        # The regex runs only on lines with a seam between two words that could be names;
+        # the seam is necessary for a match, so the lines offered are the same.
+        for offset in name_pairs(text):
+            line, line_start, line_end, column0 = lines.locate(offset)
             if line == last_line:
                 continue
             last_line = line
-            self.ner_candidates.offer((line, column0, text[line_start:line_end][:_NER_LINE_CHARS]))
+            if _NER_CANDIDATE.search(text, line_start, line_end):
+                self.ner_candidates.offer((line, column0, text[line_start:line_end][:_NER_LINE_CHARS]))
 
     # -- results ------------------------------------------------------------------------
 
