@@ -205,6 +205,8 @@ def _scan_file_source(
     config = target.config
     root = _file_root(config)
     display = str(root)
+    if inventory is not None:
+        inventory.follow_source(target.display_name, display)
     state = inventory.source_state(display) if inventory else {}
     file_options = FileScanOptions(
         include=options.include or config.include,
@@ -266,6 +268,8 @@ def _scan_source(
         if progress:
             progress("tables", len(tables))
         report.sources.append(source.display)
+        if inventory is not None:
+            inventory.follow_source(target.display_name, source.display)
         labels = inventory.labels(source.display) if inventory else {}
         assets: list[dict[str, Any]] = []
         verdict_rows: list[dict[str, Any]] = []

@@ -305,6 +305,24 @@ def test_label_with_entity_adds_a_field(workspace_copy: Path) -> None:
     assert [(f["entity_type"], f["decided_by"]) for f in genre] == [("PERSON", "labelled")]
 
 
+def test_a_moved_workspace_keeps_its_labels_and_history(session: Session, tmp_path: Path) -> None:
+    """A SQLite source is keyed by its absolute path; moving the folder must not lose labels."""
+    moved = tmp_path / "elsewhere" / "ws"
+    shutil.copytree(session.root, moved, ignore=shutil.ignore_patterns("reports"))
+    assert _in(moved, "label", "Genre.Name", "PERSON").exit_code == 0
+    relocated = tmp_path / "moved-again" / "ws"
+    shutil.move(str(moved), relocated)
+
+    scanned = _in(relocated, "scan", "--include", "Genre", "--format", "json")
+    assert scanned.exit_code == 0, scanned.output
+    fields = json.loads(_in(relocated, "inventory", "-f", "json").stdout)["fields"]
+    genre = [(f["entity_type"], f["decided_by"]) for f in fields if (f["asset"], f["field"]) == ("Genre", "Name")]
+    assert genre == [("PERSON", "labelled")]
+    with sqlite3.connect(relocated / ".govkit" / "inventory.db") as conn:
+        displays = [row[0] for row in conn.execute("SELECT display FROM sources")]
+    assert displays == [f"sqlite:///{(relocated / 'chinook.db').resolve()}"]
+
+
 # -- report ---------------------------------------------------------------------------------------
 
 

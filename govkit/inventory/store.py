@@ -7,6 +7,7 @@ that the CLI, reports and later actions never hold ORM sessions.
 from __future__ import annotations
 
 import getpass
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from govkit.errors import UsageError
 from govkit.inventory import models as m
 from govkit.model.findings import Finding as FindingRecord
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -136,6 +139,29 @@ class Inventory:
     def begin_scan(self, scan_id: str, started_at: datetime, mode: str) -> None:
         with self.session.begin() as s:
             s.add(m.ScanRun(id=scan_id, started_at=started_at, mode=mode, status="running"))
+
+    def follow_source(self, name: str | None, display: str) -> str | None:
+        """Move a named source's history and labels to ``display`` if it was recorded elsewhere.
+
+        A source is keyed by where it is (a redacted URL, a folder), so a workspace moved to
+        another folder, or a source pointed at a new host, used to start a new history and
+        lose its labels. A workspace source keeps its name across such moves, so when no
+        source is recorded at ``display`` yet and exactly one carries ``name``, that one has
+        moved. Returns where it was, or None.
+        """
+        if not name:
+            return None
+        with self.session.begin() as s:
+            if s.scalar(sa.select(m.Source.id).where(m.Source.display == display)) is not None:
+                return None
+            named = list(s.scalars(sa.select(m.Source).where(m.Source.name == name)))
+            if len(named) != 1:
+                return None
+            previous = named[0].display
+            named[0].display = display
+            s.execute(sa.update(m.Label).where(m.Label.source == previous).values(source=display))
+        log.info("source %r moved from %s to %s: its history and labels follow it", name, previous, display)
+        return previous
 
     def record_source(
         self,
