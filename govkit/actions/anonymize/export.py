@@ -133,7 +133,8 @@ class Transformer:
     def apply(self, batch: Batch) -> tuple[Batch, dict[str, int]]:
         """The transformed rows and, per field, how many text values came out unchanged.
 
-        Pure (no state of its own changes), so worker processes can run it (see :meth:`map`).
+        Changes nothing in the transformer (operators may remember values they have seen), so
+        worker processes can run it on their own copies (see :meth:`map`).
         """
         if not batch:
             return batch, {}
