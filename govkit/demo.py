@@ -59,7 +59,7 @@ import random
 import sqlite3
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -822,13 +822,17 @@ def _generate(data: SyntheticData, n_customers: int) -> dict[str, list[Row]]:
 
 @dataclass(slots=True)
 class DemoResult:
-    """What ``govkit demo`` built and found, for the command to print."""
+    """What ``govkit demo`` built, found and did, for the command to print."""
 
     root: Path
     row_counts: dict[str, int]
     report: Any  # govkit.model.findings.ScanReport
     evaluation: Any  # govkit.policy.Evaluation
     report_path: Path
+    keys: Any = None  # govkit.demo_tour.KeysStep
+    export: Any = None  # govkit.demo_tour.AnonymizeStep
+    requests: list[Any] = field(default_factory=list)  # govkit.demo_tour.DsrStep
+    log: Any = None  # govkit.demo_tour.LogStep
 
 
 DEMO_CONFIG = """\
@@ -847,14 +851,19 @@ path = "exports"
 """
 
 
-def create_demo_workspace(folder: Path, *, customers: int = 400, seed: int = 7) -> DemoResult:
-    """Build (or reuse) the demo workspace in ``folder``, scan it, evaluate it, write the report.
+def create_demo_workspace(folder: Path, *, customers: int = 400, seed: int = 7, tour: bool = True) -> DemoResult:
+    """Build (or reuse) the demo workspace in ``folder``, scan it, evaluate it, act on it, write the report.
 
     Reusing is deliberate: a second ``make demo`` adds a second scan to the same inventory,
     so the report's history and "changes since the previous scan" have something to show.
     The database and exports are regenerated only when missing, so reruns are cheap and
     deterministic.
+
+    With ``tour`` (the default) the demo then does what :mod:`govkit.demo_tour` describes:
+    keys, an anonymized analyst export and its risk, data subject requests (made once per
+    workspace), and an audit-log check; the report comes last so it shows all of them.
     """
+    from govkit import demo_tour
     from govkit.inventory.store import Inventory
     from govkit.policy import evaluate_workspace, install_demo_policy
     from govkit.report import render_audit
@@ -874,8 +883,17 @@ def create_demo_workspace(folder: Path, *, customers: int = 400, seed: int = 7) 
         (folder / ".govkit" / ".gitignore").write_text("*\n", encoding="utf-8")
     install_demo_policy(folder)
     workspace = load_workspace(folder, search=False)
+    keys = demo_tour.ensure_keys(workspace) if tour else None
     report = scan(workspace)
     evaluation = evaluate_workspace(workspace)
+    row_counts = _row_counts(database)  # before the requests change them: what was generated
+    export: demo_tour.AnonymizeStep | None = None
+    requests: list[demo_tour.DsrStep] = []
+    log: demo_tour.LogStep | None = None
+    if tour:
+        export = demo_tour.anonymized_export(workspace)
+        requests = demo_tour.data_subject_requests(workspace, database)
+        log = demo_tour.verify_log(workspace)
     report_path = folder / "reports" / "audit.html"
     report_path.parent.mkdir(parents=True, exist_ok=True)
     inventory = Inventory(workspace.inventory_path)
@@ -883,7 +901,8 @@ def create_demo_workspace(folder: Path, *, customers: int = 400, seed: int = 7) 
         report_path.write_text(render_audit(inventory, "html", workspace.root), encoding="utf-8")
     finally:
         inventory.close()
-    return DemoResult(folder.resolve(), _row_counts(database), report, evaluation, report_path.resolve())
+    return DemoResult(folder.resolve(), row_counts, report, evaluation, report_path.resolve(), keys, export,
+                      requests, log)
 
 
 def write_demo_exports(database: Path, folder: Path, *, seed: int = 7) -> dict[str, int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,36 +12,122 @@ from govkit.cli.commands.evaluate import render as render_violations
 from govkit.cli.commands.scan import render_summary
 from govkit.cli.options import to_table
 
+if TYPE_CHECKING:
+    from govkit.demo import DemoResult
+
 
 @click.command("demo")
 @click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path),
                 default=Path("govkit-demo"))
-@click.option("--fresh", is_flag=True, help="Delete FOLDER first and start over.")
+@click.option("--fresh", is_flag=True,
+              help="Delete FOLDER first and start over (new database, keys, requests and audit log).")
 @click.option("--customers", type=click.IntRange(min=10), default=400, show_default=True,
               help="How many fictional customers to generate.")
-def demo_command(folder: Path, fresh: bool, customers: int) -> None:
-    """Build a demo workspace in FOLDER (default ./govkit-demo), scan it, write the report.
+@click.option("--scan-only", is_flag=True,
+              help="Only build, scan, evaluate and report: no keys, export, requests or log check.")
+def demo_command(folder: Path, fresh: bool, customers: int, scan_only: bool) -> None:
+    """Build a demo workspace in FOLDER (default ./govkit-demo), scan it, act on it, write the report.
 
     The demo is a fictional online shop: a SQLite database (customers from several
     countries, Chinese customers included, orders, payments, products, an event log) and a
     folder of exports (a GB18030 CRM export with Chinese headers, a JSONL event log, an
     application log), with traps that look like personal data and are not (order and
     tracking numbers, UUIDs, hashes, versions, prices). The demo policy (policies/shop.yaml,
-    extending the GDPR and PIPL packs) is evaluated against what the scan found, and the
-    audit report is written to FOLDER/reports/audit.html. Running it again reuses the
-    workspace, so the report shows what changed between scans. Nothing leaves the machine.
+    extending the GDPR and PIPL packs) is evaluated against what the scan found.
+
+    \b
+    Then it does what a privacy team does next, through the same library calls as the
+    commands named here:
+      keys        makes the workspace keyset if there is none ('keys init')
+      anonymize   writes analyst/customers.csv: the customers pseudonymized and masked
+                  per the policy, 5-anonymous on country, city, birth date, verified;
+                  'risk' measures the table and the export for comparison
+      dsr         an access request answered with its package in dsr/ID/; an erasure
+                  planned, applied and certified; an e-mail rectified; and an access
+                  request received 75 days ago, still open and overdue
+      log verify  checks the audit log's signatures and links
+    The audit report comes last, in FOLDER/reports/audit.html, with the DSR statistics,
+    the anonymization run and the log's integrity.
+
+    Running it again reuses the workspace: a second scan, so the report shows what changed
+    (the erasure and rectification among it); the export is written again; the requests
+    are made only once per workspace (--fresh starts over). Everything is synthetic and
+    nothing leaves the machine.
     """
     from govkit.demo import create_demo_workspace
 
     if fresh and folder.exists():
         shutil.rmtree(folder)
-    result = create_demo_workspace(folder, customers=customers)
+    result = create_demo_workspace(folder, customers=customers, tour=not scan_only)
     click.echo(f"demo workspace: {result.root}")
     click.echo(to_table(["table", "rows"], sorted(result.row_counts.items()), title="Demo shop database (shop.db)"))
     click.echo(render_summary(result.report))
     click.echo(render_violations(result.evaluation))
+    click.echo(render_tour(result))
     click.echo(f"audit report: {result.report_path}")
-    click.echo(f"next: cd {folder} && govkit explain customers.notes   (or: govkit inventory, govkit evaluate)")
+    click.echo(f"next: cd {folder}, then try\n" + "".join(f"  govkit {hint}\n" for hint in _hints(result)))
+
+
+def render_tour(result: DemoResult) -> str:
+    """A short section per step the demo took after the scan; values never, counts and paths only."""
+    from govkit.demo_tour import QUASI_IDENTIFIERS
+
+    out: list[str] = []
+    if result.keys is not None:
+        keys = result.keys
+        out += ["== Keys",
+                f"{'created' if keys.created else 'using'} {keys.source}, primary key {keys.primary}"
+                + ("; back it up, and keep it out of version control" if keys.created else ""), ""]
+    if result.export is not None:
+        ex = result.export
+        levels = ", ".join(f"{name.rsplit('.', 1)[-1]}={level}" for name, level in ex.generalized.items())
+        out += ["== Anonymized analyst export",
+                f"wrote {ex.rows} row(s) to {_relative(ex.path, result.root)}: keyed pseudonyms, fakes and "
+                f"generalizations per the policy; {'verified' if ex.verified else 'NOT verified'}",
+                f"k-anonymity: generalized {levels}; suppressed {ex.suppressed} row(s)"]
+        quasi = ", ".join(QUASI_IDENTIFIERS)
+        for label, risk in (("shop customers table", ex.source_risk), ("the export", ex.export_risk)):
+            out.append(f"risk of {label} on {quasi}: k = {risk.k} "
+                       f"({'k-anonymous' if risk.k_anonymous else 'NOT k-anonymous'} for k={risk.threshold}), "
+                       f"{risk.records_at_risk} of {risk.rows} record(s) at risk")
+        out.append("")
+    if result.requests:
+        rows = [(s.request_id, s.name, s.status, s.summary)
+                for s in result.requests]
+        out.append(to_table(["request", "step", "status", "what was done"], rows,
+                            title="Data subject requests").rstrip("\n"))
+        out += [f"  {s.name}: {_relative(p, result.root)}" for s in result.requests for p in s.paths]
+        if any(s.skipped for s in result.requests):
+            out.append("requests made by an earlier run were left as they are (--fresh starts over)")
+        out.append("")
+    if result.log is not None:
+        log = result.log
+        out += ["== Audit log",
+                f"audit log {'intact' if log.ok else 'NOT intact'}: {log.records} record(s)"
+                + (f", head seq {log.head_seq}" if log.head_seq is not None else "")]
+        out += [f"  {problem}" for problem in log.problems]
+        out.append("")
+    return "\n".join(out)
+
+
+def _hints(result: DemoResult) -> list[str]:
+    hints = ["explain customers.notes     why a field was classified as it was",
+             "evaluate                    the policy violations again"]
+    if result.requests:
+        hints += ["dsr list                    the requests, overdue first",
+                  f"dsr show {result.requests[0].request_id}  a request's timeline"]
+    if result.export is not None:
+        hints.append(f"risk {_relative(result.export.path, result.root)} -q country,city,birth_date --k 5")
+    if result.log is not None:
+        hints += ["log verify                  check the audit log", "log show                    what was done"]
+    return hints
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root))
+    except ValueError:
+        return str(path)
 
 
 def register(group: click.Group) -> None:

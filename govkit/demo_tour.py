@@ -1,0 +1,281 @@
+"""The demo's tour of govkit's actions: keys, an anonymized export and its risk, data subject
+requests and the audit log, each through the same library calls the CLI makes.
+
+``govkit demo`` scans and evaluates the shop; these steps then do what a privacy team does
+next, so that the audit report written last has something in every section: anonymization
+runs and DSR statistics (done, open, overdue, median days to close) in the audit log, and
+the log's integrity checked.
+
+Re-running the demo on the same folder must work, because reuse is deliberate (see
+:func:`govkit.demo.create_demo_workspace`). The export and the risk measurements are simply
+made again. The data subject requests change the data (an erasure, a rectification), so they
+are made once: their ids are remembered in ``.govkit/demo.json`` (ids only, never
+identifiers) and a later run reports them as done earlier instead of registering more.
+
+Subjects are demo customers chosen by a query, not at random: the lowest ids among customers
+outside China with orders and none refunded (refunded orders sit under the demo policy's
+legal hold LH-2024-07, which would rightly refuse an erasure).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+from govkit.actions.risk import RiskReport
+from govkit.workspace import Workspace
+
+__all__ = [
+    "DSR_STEPS",
+    "EXPORT_PATH",
+    "QUASI_IDENTIFIERS",
+    "AnonymizeStep",
+    "DsrStep",
+    "KeysStep",
+    "LogStep",
+    "anonymized_export",
+    "data_subject_requests",
+    "demo_subjects",
+    "ensure_keys",
+    "verify_log",
+]
+
+#: The analyst export, relative to the workspace. Outside ``exports/`` on purpose: that folder
+#: is a scanned source, and the anonymized copy should not be inventoried as the shop's data.
+EXPORT_PATH = Path("analyst") / "customers.csv"
+#: What an attacker may know about a customer from elsewhere.
+QUASI_IDENTIFIERS = ("country", "city", "birth_date")
+#: The anonymity the export is made to reach, and the risk measurements check.
+K = 5
+#: On top of the policy: a keyed pseudonym keeps customers countable; phone numbers are of no
+#: use to an analyst and are left out (masking them would also trip the "left unchanged" check
+#: on rows an erasure already masked); country and city stay for the analysts, generalized as
+#: far as k-anonymity needs.
+EXPORT_RULES = ("customers.email=pseudonymize", "customers.phone=drop", "customers.country=keep",
+                "customers.city=keep")
+#: The requests the demo makes, in order; each needs its own subject.
+DSR_STEPS = ("access", "erasure", "rectification", "overdue")
+STATE_FILE = "demo.json"
+
+
+@dataclass(slots=True)
+class KeysStep:
+    """Whether the keyset was made now (``created``) or already there, and which key is primary."""
+
+    created: bool
+    primary: str
+    source: str
+
+
+@dataclass(slots=True)
+class AnonymizeStep:
+    """The analyst export written, how it was made k-anonymous, and the risk before and after."""
+
+    path: Path
+    rows: int
+    suppressed: int
+    generalized: dict[str, str]
+    verified: bool
+    source_risk: RiskReport
+    export_risk: RiskReport
+
+
+@dataclass(slots=True)
+class DsrStep:
+    """One demo request: what was done (``summary``: counts and paths, never identifiers)."""
+
+    name: str
+    request_id: str
+    status: str
+    summary: str
+    skipped: bool = False
+    paths: list[Path] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class LogStep:
+    """What ``govkit log verify`` found."""
+
+    ok: bool
+    records: int
+    problems: list[str]
+    head_seq: int | None
+
+
+def ensure_keys(workspace: Workspace) -> KeysStep:
+    """``govkit keys init`` unless the workspace has a keyset (or GOVKIT_KEY overrides it)."""
+    from govkit.audit import AuditLog
+    from govkit.keys import env_override, init_keys, keyset_exists, load_keyset
+
+    state_dir = workspace.state_dir
+    if env_override() is not None or keyset_exists(state_dir):
+        keyset = load_keyset(state_dir)
+        return KeysStep(False, keyset.primary.id, keyset.source)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    keyset = init_keys(state_dir)
+    AuditLog(state_dir).append("keys.init", params={"primary": keyset.primary.id})
+    return KeysStep(True, keyset.primary.id, keyset.source)
+
+
+def anonymized_export(workspace: Workspace, source: str = "shop", table: str = "customers") -> AnonymizeStep:
+    """The analyst export of ``table``: the policy's operators plus :data:`EXPORT_RULES`, made
+    k-anonymous on :data:`QUASI_IDENTIFIERS`, verified, audited as ``govkit anonymize`` audits;
+    then the re-identification risk of the table itself and of the export, for comparison."""
+    from govkit.actions.anonymize.run import AnonymizeRequest, anonymize
+    from govkit.actions.risk import file_opener, measure, table_opener
+    from govkit.audit import audit_action
+
+    target = workspace.root / EXPORT_PATH
+    target.parent.mkdir(parents=True, exist_ok=True)
+    request = AnonymizeRequest(source, to=str(target), table=[table], rules=list(EXPORT_RULES), k=K,
+                               quasi_identifiers=list(QUASI_IDENTIFIERS), jobs=1)
+    params = {"source": source, "to": str(EXPORT_PATH), "rules": list(EXPORT_RULES), "k": K,
+              "max_suppression": request.max_suppression * 100}
+    with audit_action(workspace.state_dir, "anonymize", params) as entry:
+        result = anonymize(request, workspace)
+        entry.params["plan"] = [f"{p.asset}.{p.field}={p.spec}" for p in result.plan.fields.values()]
+        entry.params["verification"] = "passed" if result.verified else "skipped"
+        entry.params["generalized"] = [f"{name}={level}" for name, level in result.generalized.items()]
+        entry.counts.update(rows=result.rows, suppressed=result.suppressed, fields=len(result.plan.fields),
+                            generalized=len(result.coarsened))
+    quasi = list(QUASI_IDENTIFIERS)
+    url = workspace.sources[source].resolved_url()
+    before = measure(f"{source} {table}", table_opener(url, table), quasi, k=K, list_rows=False)
+    after = measure(str(EXPORT_PATH), file_opener(target), quasi, k=K, list_rows=False)
+    return AnonymizeStep(target, result.rows, result.suppressed, dict(result.generalized), result.verified,
+                         before, after)
+
+
+def demo_subjects(database: Path, count: int = len(DSR_STEPS)) -> list[tuple[int, str]]:
+    """``count`` (customer id, e-mail) pairs, the same for the same database.
+
+    Customers outside China with orders, none refunded, come first (lowest id first): their
+    erasure is not blocked by a legal hold and touches several tables; others fill up when a
+    small demo has too few of them.
+    """
+    conn = sqlite3.connect(database)
+    try:
+        rows = conn.execute(
+            """
+            SELECT c.id, c.email,
+                   (c.country = 'China')
+                   OR NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id)
+                   OR EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id AND o.status = 'refunded')
+                   AS second_choice
+            FROM customers c WHERE c.email IS NOT NULL AND c.email NOT LIKE '%@example.org'
+            ORDER BY second_choice, c.id LIMIT ?
+            """,
+            (count,),
+        ).fetchall()
+    finally:
+        conn.close()
+    return [(int(cid), str(email)) for cid, email, _ in rows]
+
+
+def data_subject_requests(workspace: Workspace, database: Path, today: date | None = None) -> list[DsrStep]:
+    """The demo's four requests (see :data:`DSR_STEPS`); those made by an earlier run are reported, not redone.
+
+    * an access request, answered with its package under ``dsr/ID/`` (closes it);
+    * an erasure request: planned, then applied, verified and certified;
+    * a rectification request: the customer's e-mail corrected, planned then applied;
+    * an access request received 75 days ago and only located: open and overdue, as the
+      report should show loudly.
+    Received dates lie a few days back, so "median days to close" means something.
+    """
+    from govkit.actions import dsr
+
+    today = today or date.today()
+    state = _load_state(workspace)
+    done: dict[str, str] = state.setdefault("dsr", {})
+    registry = dsr.Registry(workspace.state_dir)
+    try:
+        known = {r.id: r for r in registry.list()}
+    finally:
+        registry.close()
+    subjects = dict(zip(DSR_STEPS, demo_subjects(database), strict=False))
+    steps: list[DsrStep] = []
+    for name in DSR_STEPS:
+        earlier = known.get(done.get(name, ""))
+        if earlier is not None:
+            steps.append(DsrStep(name, earlier.id, earlier.status, "made by an earlier demo run; left as it is",
+                                 skipped=True))
+            continue
+        if name not in subjects:
+            continue  # a demo too small for four subjects
+        cid, email = subjects[name]
+        steps.append(_make_request(workspace, name, cid, email, today))
+        done[name] = steps[-1].request_id
+        _save_state(workspace, state)  # after each step: a failure later does not make this one run twice
+    return steps
+
+
+_DONE = {"delete": "deleted", "anonymize": "anonymized", "retain": "retained (legal basis)",
+         "manual": "left to erase by hand"}
+_RECEIVED_DAYS_AGO = {"access": 9, "erasure": 6, "rectification": 3, "overdue": 75}
+
+
+def _make_request(workspace: Workspace, name: str, cid: int, email: str, today: date) -> DsrStep:
+    from govkit.actions import dsr
+
+    kind = {"overdue": "access"}.get(name, name)
+    received = today - timedelta(days=_RECEIVED_DAYS_AGO[name])
+    request = dsr.new_request(workspace, kind, {"email": email}, received=received)
+    rid = request.id
+    if name == "access":
+        target = workspace.root / "dsr" / rid
+        exported = dsr.export_request(workspace, rid, target)
+        return DsrStep(name, rid, "done", f"package with {exported.rows} row(s) from {exported.tables} table(s), "
+                       f"{len(exported.files)} file(s)", paths=[target])
+    if name == "erasure":
+        dsr.erase_request(workspace, rid)  # the plan first, as 'dsr erase' without --apply
+        erased = dsr.erase_request(workspace, rid, apply=True)
+        actions: dict[str, int] = {}
+        for step in erased.plan.steps:
+            done = step.rows if step.action in ("retain", "manual") else step.done or 0
+            actions[step.action] = actions.get(step.action, 0) + done
+        passed = bool(erased.verification and erased.verification["passed"])
+        summary = (", ".join(f"{n} row(s) {_DONE[a]}" for a, n in sorted(actions.items()))
+                   + f"; verification {'passed' if passed else 'FAILED'}")
+        return DsrStep(name, rid, "done" if passed else "unverified", summary,
+                       paths=[Path(erased.certificate["html"])] if erased.certificate else [])
+    if name == "rectification":
+        assignment = [f"email=customer{cid}.rectified@example.org"]
+        dsr.rectify_request(workspace, rid, assignment)  # the plan first
+        fixed = dsr.rectify_request(workspace, rid, assignment, apply=True)
+        passed = bool(fixed.verification and fixed.verification["passed"])
+        changed = sum(s.done or 0 for s in fixed.plan.steps)
+        summary = (f"e-mail corrected in {changed} row(s) of {len(fixed.plan.steps)} column(s), "
+                   f"{len(fixed.plan.manual)} file(s) left to correct by hand; "
+                   f"verification {'passed' if passed else 'FAILED'}")
+        return DsrStep(name, rid, "done" if passed else "unverified", summary)
+    located = dsr.locate_request(workspace, rid)
+    rows = sum(h.rows for h in located.data())
+    return DsrStep(name, rid, "open", f"received {received}, due {request.due}: located {rows} row(s) "
+                   f"in {len(located.data())} place(s), not answered yet (OVERDUE)")
+
+
+def verify_log(workspace: Workspace) -> LogStep:
+    """``govkit log verify``: every signature and link, and the log's end against its head."""
+    from govkit.audit import AuditLog
+
+    result = AuditLog(workspace.state_dir).verify()
+    return LogStep(result.ok, result.records, list(result.problems), result.head_seq)
+
+
+def _load_state(workspace: Workspace) -> dict[str, dict[str, str]]:
+    path = workspace.state_dir / STATE_FILE
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # unreadable: start the requests again rather than fail the demo
+    return data if isinstance(data, dict) else {}
+
+
+def _save_state(workspace: Workspace, state: dict[str, dict[str, str]]) -> None:
+    path = workspace.state_dir / STATE_FILE
+    path.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
