@@ -26,6 +26,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from govkit.actions.risk import RiskReport
+from govkit.policy.loader import Policy
 from govkit.workspace import Workspace
 
 __all__ = [
@@ -186,8 +187,10 @@ def data_subject_requests(workspace: Workspace, database: Path, today: date | No
     Received dates lie a few days back, so "median days to close" means something.
     """
     from govkit.actions import dsr
+    from govkit.policy.loader import active_policy
 
     today = today or date.today()
+    policy = active_policy(workspace.root)  # once: each service call would otherwise parse the YAML again
     state = _load_state(workspace)
     done: dict[str, str] = state.setdefault("dsr", {})
     registry = dsr.Registry(workspace.state_dir)
@@ -206,7 +209,7 @@ def data_subject_requests(workspace: Workspace, database: Path, today: date | No
         if name not in subjects:
             continue  # a demo too small for four subjects
         cid, email = subjects[name]
-        steps.append(_make_request(workspace, name, cid, email, today))
+        steps.append(_make_request(workspace, policy, name, cid, email, today))
         done[name] = steps[-1].request_id
         _save_state(workspace, state)  # after each step: a failure later does not make this one run twice
     return steps
@@ -217,21 +220,21 @@ _DONE = {"delete": "deleted", "anonymize": "anonymized", "retain": "retained (le
 _RECEIVED_DAYS_AGO = {"access": 9, "erasure": 6, "rectification": 3, "overdue": 75}
 
 
-def _make_request(workspace: Workspace, name: str, cid: int, email: str, today: date) -> DsrStep:
+def _make_request(workspace: Workspace, policy: Policy, name: str, cid: int, email: str, today: date) -> DsrStep:
     from govkit.actions import dsr
 
     kind = {"overdue": "access"}.get(name, name)
     received = today - timedelta(days=_RECEIVED_DAYS_AGO[name])
-    request = dsr.new_request(workspace, kind, {"email": email}, received=received)
+    request = dsr.new_request(workspace, kind, {"email": email}, received=received, policy=policy)
     rid = request.id
     if name == "access":
         target = workspace.root / "dsr" / rid
-        exported = dsr.export_request(workspace, rid, target)
+        exported = dsr.export_request(workspace, rid, target, policy=policy)
         return DsrStep(name, rid, "done", f"package with {exported.rows} row(s) from {exported.tables} table(s), "
                        f"{len(exported.files)} file(s)", paths=[target])
     if name == "erasure":
-        dsr.erase_request(workspace, rid)  # the plan first, as 'dsr erase' without --apply
-        erased = dsr.erase_request(workspace, rid, apply=True)
+        dsr.erase_request(workspace, rid, policy=policy)  # the plan first, as 'dsr erase' without --apply
+        erased = dsr.erase_request(workspace, rid, apply=True, policy=policy)
         actions: dict[str, int] = {}
         for step in erased.plan.steps:
             done = step.rows if step.action in ("retain", "manual") else step.done or 0
@@ -243,15 +246,15 @@ def _make_request(workspace: Workspace, name: str, cid: int, email: str, today: 
                        paths=[Path(erased.certificate["html"])] if erased.certificate else [])
     if name == "rectification":
         assignment = [f"email=customer{cid}.rectified@example.org"]
-        dsr.rectify_request(workspace, rid, assignment)  # the plan first
-        fixed = dsr.rectify_request(workspace, rid, assignment, apply=True)
+        dsr.rectify_request(workspace, rid, assignment, policy=policy)  # the plan first
+        fixed = dsr.rectify_request(workspace, rid, assignment, apply=True, policy=policy)
         passed = bool(fixed.verification and fixed.verification["passed"])
         changed = sum(s.done or 0 for s in fixed.plan.steps)
         summary = (f"e-mail corrected in {changed} row(s) of {len(fixed.plan.steps)} column(s), "
                    f"{len(fixed.plan.manual)} file(s) left to correct by hand; "
                    f"verification {'passed' if passed else 'FAILED'}")
         return DsrStep(name, rid, "done" if passed else "unverified", summary)
-    located = dsr.locate_request(workspace, rid)
+    located = dsr.locate_request(workspace, rid, policy=policy)
     rows = sum(h.rows for h in located.data())
     return DsrStep(name, rid, "open", f"received {received}, due {request.due}: located {rows} row(s) "
                    f"in {len(located.data())} place(s), not answered yet (OVERDUE)")
