@@ -155,7 +155,8 @@ def demo_subjects(database: Path, count: int = len(DSR_STEPS)) -> list[tuple[int
 
     Customers outside China with orders, none refunded, come first (lowest id first): their
     erasure is not blocked by a legal hold and touches several tables; others fill up when a
-    small demo has too few of them.
+    small demo has too few of them. Addresses at example.org are the demo's own rectifications
+    (``customerN.rectified@example.org``) and are never picked again.
     """
     conn = sqlite3.connect(database)
     try:
