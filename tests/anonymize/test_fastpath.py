@@ -94,6 +94,7 @@ def test_apply_many_equals_apply_with_a_small_memo(values: list[Any], entity: st
 
 def test_memo_gives_way_where_values_do_not_repeat(context: OperatorContext) -> None:
     operator = build("pseudonymize", {}, context)
+    assert isinstance(operator, operators.Pseudonymize)
     distinct = [f"user{i}@example.com" for i in range(operators.MEMO_PROBE + 500)]
     repeated = [f"Name {i % 10}" for i in range(operators.MEMO_PROBE + 500)]
     expected = [operator.apply(v, "EMAIL_ADDRESS") for v in distinct]
@@ -162,7 +163,7 @@ def test_workers_keep_order_counts_and_a_bounded_number_of_batches(context: Oper
     one = Transformer(columns, _plans(), context)
     expected = [one(b) for b in batches]
     two = Transformer(columns, _plans(), context)
-    got = []
+    got: list[Batch] = []
     for batch in two.map(source(), jobs=2):
         assert pulled - len(got) <= 2 * 2 + 1  # never more than 2 * jobs batches ahead of the writer
         got.append(batch)
@@ -205,3 +206,44 @@ def test_cli_jobs_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     result = CliRunner().invoke(main, ["anonymize", str(source), "--to", str(tmp_path / "x.csv"), "--jobs", "0"])
     assert result.exit_code == 2
     assert "--jobs" in result.output
+
+
+def test_database_table_in_workers(chinook_sqlite: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A table streamed from the database in batches of 300 (the connection stays open in the parent)."""
+    import base64
+
+    from govkit.actions.anonymize.run import AnonymizeRequest, anonymize
+
+    monkeypatch.setenv("GOVKIT_KEY", base64.b64encode(KEY).decode())
+    outputs = []
+    for jobs in (1, 2):
+        out = tmp_path / f"track{jobs}.csv"
+        result = anonymize(AnonymizeRequest(f"sqlite:///{chinook_sqlite}", to=str(out), table=["Track"],
+                                            rules=["*.Composer=pseudonymize", "*.Name=hash"], batch_size=300,
+                                            jobs=jobs))
+        assert result.rows == 3_503
+        assert result.verified
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
+    assert b"Angus Young" not in outputs[0]
+    assert b"For Those About To Rock" not in outputs[0]
+    assert b",0.99" in outputs[0]  # prices are kept as they were
+
+
+def test_values_marshal_cannot_carry_travel_pickled(context: OperatorContext) -> None:
+    import datetime
+    from decimal import Decimal
+
+    from govkit.actions.anonymize.export import _pack, _unpack
+
+    rows = [(str(i), f"user{i}@example.com", Decimal("1.10"), datetime.date(2020, 1, 1 + i % 28)) for i in range(60)]
+    assert isinstance(_pack(rows[:1]), list)  # left to pickle
+    assert isinstance(_pack([(1, "a", None, 2.5, True)]), bytes)
+    assert _unpack(_pack([(1, "a", None, 2.5, True)])) == [(1, "a", None, 2.5, True)]
+    plans = {"email": FieldPlan("t", "email", "pseudonymize", {}, "EMAIL_ADDRESS", "test")}
+    batches = [rows[i:i + 10] for i in range(0, 60, 10)]
+    expected = [Transformer(["id", "email", "price", "day"], plans, context)(b) for b in batches]
+    got = list(Transformer(["id", "email", "price", "day"], plans, context).map(iter(batches), jobs=2))
+    assert got == expected
+    assert got[0][0][2] == Decimal("1.10")
+    assert got[0][0][1] != rows[0][1]

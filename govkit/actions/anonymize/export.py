@@ -1,7 +1,8 @@
 """Run a plan: table or query -> CSV/JSONL/Parquet, file -> file, database -> database.
 
-Everything streams batch by batch (one batch in memory), operators run column-wise on a
-batch, and every run ends with verification, on by default: the written output is read
+Everything streams batch by batch (one batch in memory; with ``jobs`` worker processes, at
+most ``2 * jobs`` batches in flight), operators run column-wise on a batch, and every run
+ends with verification, on by default: the written output is read
 back and each transformed field is checked for (a) values equal to an input value of that
 field (a leak, whatever the operator) and (b) personal data the detection engine still
 finds in operators' output that should not look personal (mask, replace, redact,
