@@ -247,3 +247,14 @@ def test_values_marshal_cannot_carry_travel_pickled(context: OperatorContext) ->
     assert got == expected
     assert got[0][0][2] == Decimal("1.10")
     assert got[0][0][1] != rows[0][1]
+
+
+@pytest.mark.parametrize(("size", "shapes"), [(0, [1, 1, 1]), (2, [2, 1]), (5_000, [3])])
+def test_csv_batches_have_the_asked_size(tmp_path: Path, size: int, shapes: list[int]) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text('a,b\n1,"x,y"\n3,4\n5,\n', encoding="utf-8")
+    columns, batches = read_batches(path, size)
+    got = list(batches)
+    assert columns == ["a", "b"]
+    assert [len(b) for b in got] == shapes
+    assert [row for b in got for row in b] == [("1", "x,y"), ("3", "4"), ("5", "")]

@@ -60,8 +60,9 @@ def read_batches(path: Path, batch_size: int = 5000, fmt: str | None = None) -> 
 
 
 def _csv_batches(handle: IO[str], reader: Any, batch_size: int) -> Iterator[Batch]:
+    size = max(1, batch_size)
     with handle:
-        while batch := list(map(tuple, itertools.islice(reader, batch_size))):  # in C, not row by row
+        while batch := list(map(tuple, itertools.islice(reader, size))):  # in C, not row by row
             yield batch
 
 
