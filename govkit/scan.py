@@ -404,7 +404,7 @@ def _full_read(
                 if slot < size:
                     reservoir[slot] = row
 
-    tally_batches(source.stream(table, batch_size), tallies, pool, keep_sample)
+    tally_batches(table.qualified, source.stream(table, batch_size), tallies, pool, keep_sample)
     return [c.name for c in source.readable_columns(table)], reservoir, seen
 
 

@@ -37,6 +37,7 @@ from typing import Any, Literal
 from govkit.detect.engine import NER_SCORE, DetectionEngine, Span
 from govkit.detect.evidence import mask
 from govkit.detect.names import NameHint, hints_for
+from govkit.detect.prose import credible_spans, is_foreign_prose
 from govkit.detect.values import WHOLE_VALUE_CHECKS
 
 ValueKind = Literal["text", "integer", "number", "boolean", "date", "datetime", "binary", "other"]
@@ -87,6 +88,8 @@ class EntityStat:
 
     @property
     def mean_score(self) -> float:
+        # Rounded: a sum of 49 scores of 0.4 divides back to 0.39999999999999997, which
+        # would fail the ``>= STRONG_SCORE`` test every valid phone number is meant to pass.
         return self.score_total / self.hits if self.hits else 0.0
 
 
@@ -146,12 +149,14 @@ class _Profile:
     mean_words: float
     truncated: int
     prose: float = 0.0
+    lower: float = 1.0
 
     @property
     def free_text(self) -> bool:
         """Long, multi-word values that read as prose (notes, tickets), not as tokens
-        (user agents, paths, serialised data), which only look long."""
-        return self.median_len >= 35 and self.mean_words >= 6 and self.prose >= 0.6
+        (user agents, paths, serialised data), which only look long, nor as title-cased
+        names (one-line addresses: ``734 Mitchell Trace, Lake Davidborough, SC 01694``)."""
+        return self.median_len >= 35 and self.mean_words >= 6 and self.prose >= 0.6 
 
 
 class ColumnClassifier:
@@ -307,7 +312,10 @@ class ColumnClassifier:
                     entity, _clamp(0.55 + 0.3 * share), stat.hits, stat.examples, "sparse matches",
                     of=pattern_total,
                 )
-        # Rule 5: name hint, values have the right shape.
+        # Rule 5: name hint, values have the right shape. Not where a validated pattern of
+        # another entity already explains most values: an "adresse_email" column full of
+        # e-mail addresses is not a place, however place-like its values are in shape.
+        proven = max((patterns[e].hits / pattern_total for e in candidates if e in patterns), default=0.0)
         for hint in hints:
             if hint.effective_strength <= 0 or hint.entity_type in candidates:
                 continue
@@ -323,6 +331,16 @@ class ColumnClassifier:
             if share >= 0.6 and (_shape_share(texts, entity) or 0.0) >= 0.6:
                 candidates[entity] = EntityVerdict(
                     entity, _clamp(0.4 + 0.45 * share), round(share * profile.n), stat.examples,
+                    "values look like",
+                )
+        # Rule 6, addresses: NER tags the town or street inside each one-line address, not
+        # the whole value, so the share that counts is of values *containing* a place.
+        if "LOCATION" not in candidates and ner_total and not proven:
+            places = _ner_stats(texts, ner, full=False).get("LOCATION")
+            share = places.hits / ner_total if places else 0.0
+            if places and share >= 0.6 and _address_share(texts) >= 0.6:
+                candidates["LOCATION"] = EntityVerdict(
+                    "LOCATION", _clamp(0.4 + 0.45 * share), round(share * profile.n), places.examples,
                     "values look like",
                 )
 
@@ -390,6 +408,8 @@ class ColumnClassifier:
         ner: dict[str, list[Span]] | None,
     ) -> ColumnVerdict:
         patterns = self._pattern_stats(texts, {}, full=False)
+        if ner is not None and is_foreign_prose(ner):
+            ner = credible_spans(ner)  # the NER model is English; see detect/prose.py
         ner_stats = _ner_stats(texts, ner, full=False) if ner is not None else {}
         ner_total = _ner_total(texts, ner)
         verdict.value_evidence = _evidence_dict(patterns, profile.n, "patterns")
@@ -460,6 +480,7 @@ class ColumnClassifier:
                 if score is not None:
                     best[entity] = (score, value)
             judged.append(best)
+        pass
         return judged
 
 
@@ -474,6 +495,7 @@ class PatternTally:
 
     def __init__(self, classifier: ColumnClassifier, table: str, column: str, kind: ValueKind) -> None:
         self.classifier = classifier
+        self.column = column
         self.kind = kind
         self.hint_strength = {h.entity_type: h.effective_strength for h in hints_for(column, table)}
         self.stats: dict[str, EntityStat] = {}
@@ -481,15 +503,13 @@ class PatternTally:
         self._seen: dict[str, dict[str, tuple[float, str]]] = {}
 
     def add(self, values: Iterable[Any]) -> None:
-        texts, new = self.prepare(values)
-        self.record(texts, new, self.judge(new))
+        self.add_counts(self.count(values))
 
-    def prepare(self, values: Iterable[Any]) -> tuple[Counter[str], list[str]]:
-        """Count a batch's values; return the counts and the values not judged before.
+    def count(self, values: Iterable[Any]) -> Counter[str]:
+        """A batch's values as text, counted (None and binary values left out).
 
-        :meth:`add` is ``prepare``, :meth:`judge`, :meth:`record`; split so that a scan
-        can judge in worker processes (:class:`govkit.detect.parallel.JudgePool`) while
-        the next batch is read.
+        Split from :meth:`add_counts` so that a scan can count in one process and judge in
+        another (:mod:`govkit.detect.parallel`).
         """
         texts: Counter[str] = Counter()
         # Count raw values first (in C), then convert each distinct one once. Unhashable
@@ -505,13 +525,12 @@ class PatternTally:
             text = value[:MAX_VALUE_CHARS] if isinstance(value, str) else _as_text(value)[:MAX_VALUE_CHARS]
             if text.strip():
                 texts[text] += count
-        return texts, [v for v in texts if v not in self._seen]
+        return texts
 
-    def judge(self, new: list[str]) -> list[dict[str, tuple[float, str]]]:
-        return self.classifier._judge(new, self.hint_strength, full=True, kind=self.kind) if new else []
-
-    def record(self, texts: Counter[str], new: list[str], judged: list[dict[str, tuple[float, str]]]) -> None:
-        """Tally a prepared batch with the judgements of its new values."""
+    def add_counts(self, texts: Counter[str]) -> None:
+        """Judge the values not seen before, then tally every value of the batch."""
+        new = [v for v in texts if v not in self._seen]
+        judged = self.classifier._judge(new, self.hint_strength, full=True, kind=self.kind) if new else []
         self.n += sum(texts.values())
         fresh = dict(zip(new, judged, strict=True))
         if len(self._seen) < self.CACHE_VALUES:
@@ -520,11 +539,67 @@ class PatternTally:
             best = fresh.get(value)
             _tally(self.stats, count, best if best is not None else self._seen[value])
 
+    def take(self) -> tuple[int, dict[str, EntityStat]]:
+        """The counts so far, reset to zero (the judgement cache stays): a worker's delta."""
+        delta = (self.n, self.stats)
+        self.n, self.stats = 0, {}
+        return delta
+
+    def merge(self, n: int, stats: dict[str, EntityStat]) -> None:
+        """Add counts taken from another tally of the same column (merged in batch order,
+        the examples come out as a single process would have kept them)."""
+        self.n += n
+        for entity, other in stats.items():
+            mine = self.stats.setdefault(entity, EntityStat())
+            mine.hits += other.hits
+            mine.score_total += other.score_total
+            mine.examples.extend(other.examples[: max(0, 3 - len(mine.examples))])
+
 
 #: Entities whose validated matches essentially never occur by chance: even one hit in a
 #: structured column is reported (rule "sparse matches"). Card numbers are not among them:
 #: one random 16-digit number in ten passes Luhn.
 SPARSE_ENTITIES = frozenset({"EMAIL_ADDRESS", "IBAN_CODE"})
+
+#: (checksum entity, look-alike entity) -> the chance that a number of the look-alike passes
+#: the checksum entity's check. A US phone number written 3-3-4 passes the NHS mod-11 check
+#: one time in eleven; a column of NHS numbers parses as phone numbers almost throughout.
+_CHANCE_CHECKSUMS: dict[tuple[str, str], float] = {("UK_NHS", "PHONE_NUMBER"): 1 / 11}
+
+#: The fewest look-alike matches from which a pass rate is worth judging.
+_MIN_LOOK_ALIKES = 5
+
+
+def _settle_look_alikes(judged: list[dict[str, tuple[float, str]]]) -> None:
+    """Decide, per column, which of two entities claiming the same numbers is real.
+
+    One number cannot be told apart (``415 745 1020`` is a valid phone number *and* passes
+    the NHS check), but a batch can, by the checksum's pass rate. Among the values the
+    look-alike matched: if nearly all pass the checksum, they are the checksum entity and
+    the look-alike match is incidental; if about as few pass as chance predicts, the
+    checksum passed by coincidence. Between the two, both stay. Only the shared matches
+    (the same digits) are settled: a value carrying both, apart, keeps both.
+    """
+    for (checksum, look_alike), chance in _CHANCE_CHECKSUMS.items():
+        claimed = [best for best in judged if look_alike in best]
+        shared = [
+            best for best in claimed
+            if checksum in best and _digits(best[checksum][1]) in _digits(best[look_alike][1])
+        ]  # fmt: skip
+        if not shared:
+            continue
+        rate = len(shared) / len(claimed)
+        if rate >= 0.9 and len(claimed) >= _MIN_LOOK_ALIKES:
+            for best in shared:
+                del best[look_alike]
+        elif rate <= 3 * chance:
+            for best in shared:
+                del best[checksum]
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
 
 #: Entities a bare number can be: what an INTEGER or NUMERIC column is checked for.
 _NUMERIC_ENTITIES = frozenset({"CREDIT_CARD", "CN_BANK_CARD", "US_SSN", "US_BANK_NUMBER", "US_ITIN", "UK_NHS"})
@@ -612,6 +687,7 @@ def _prepare(sample: ColumnSample) -> tuple[Counter[str], _Profile, str | None]:
         mean_words=round(words, 2),
         truncated=truncated,
         prose=_prose_share(texts),
+        lower=_lower_share(texts),
     )
     return texts, profile, None
 
@@ -631,6 +707,24 @@ def _prose_share(texts: Counter[str], limit: int = 200) -> float:
         total += len(tokens)
         words += sum(1 for t in tokens if _PROSE_WORD.match(t))
     return words / total if total else 0.0
+
+
+def _lower_share(texts: Counter[str], limit: int = 200) -> float:
+    """Share of cased words that start in lower case, over up to ``limit`` values.
+
+    Sentences are mostly lower-case words (articles, verbs), even in German; addresses and
+    lists of names are capitalised throughout. Scripts without case (Chinese) give 1.0.
+    """
+    lower = cased = 0
+    for value in list(texts)[:limit]:
+        for token in value[:500].split():
+            first = next((ch for ch in token if ch.isalpha()), "")
+            if first.islower():
+                lower += 1
+                cased += 1
+            elif first.isupper():
+                cased += 1
+    return lower / cased if cased else 1.0
 
 
 def _as_text(value: Any) -> str:
@@ -752,6 +846,17 @@ def _looks_like_place(value: str) -> bool:
     if re.fullmatch(r"[A-Z0-9\- ]{3,10}", stripped.upper()):
         return True  # postcodes: 14700, SW1A 1AA, H2G 1A7
     return 2 <= len(stripped) <= 300 and not _NUMBER.match(stripped.replace(" ", ""))
+
+
+_ADDRESS = re.compile(r"^(?=.*\d)(?=.*[^\W\d_]{3}).{8,200}$")
+
+
+def _address_share(texts: Counter[str]) -> float:
+    """Share of values shaped like a one-line address: words and a number, in one line,
+    with a comma between parts (``734 Mitchell Trace, Lake Davidborough, SC 01694``)."""
+    n = sum(texts.values())
+    shaped = sum(c for v, c in texts.items() if "," in v and "\n" not in v and _ADDRESS.match(v.strip()))
+    return shaped / n if n else 0.0
 
 
 def _looks_like_date(value: str) -> bool:

@@ -2,10 +2,12 @@
 
 A full scan validates every distinct value of every column against the pattern
 recognizers; that is CPU-bound Python, so one process uses one core however many the
-machine has. :class:`JudgePool` sends each batch's new values to spawned workers (each
-loads the engine once) while the scan reads the next batch, and hands back the same
-judgements :meth:`PatternTally.judge` would make in-process: results do not depend on the
-number of workers, only the time does.
+machine has. :class:`JudgePool` sends each batch's counted values, column by column, to
+spawned workers (each loads the engine once) while the scan reads the next batch. A worker
+keeps a :class:`PatternTally` per column, judges what it has not seen, and returns the
+batch's counts, which the scan merges in batch order. The counts (and the examples kept)
+do not depend on the number of workers, only the time does; a value repeated across
+batches may be judged once per worker instead of once.
 
 Workers are spawned, not forked, for the same reason as the file scanner's: nothing of the
 parent (open database connections, the progress bar's thread, locks) leaks into them.
@@ -16,22 +18,23 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
-from govkit.detect.columns import ColumnClassifier, PatternTally, ValueKind
+from govkit.detect.columns import ColumnClassifier, EntityStat, PatternTally, ValueKind
 from govkit.detect.engine import get_engine
-
-#: Judgements of one value: entity -> (score, text to show), as ``ColumnClassifier._judge``.
-Judged = list[dict[str, tuple[float, str]]]
 
 #: Below this many rows a table is judged in-process unless workers are asked for: starting
 #: workers (each loads the engine, about two seconds) costs more than it saves.
 PARALLEL_MIN_ROWS = 200_000
 
+#: A batch's counts for one column, as :meth:`PatternTally.take` returns them.
+Delta = tuple[int, dict[str, EntityStat]]
+
 _worker_classifier: ColumnClassifier | None = None
+_worker_tallies: dict[tuple[str, str], PatternTally] = {}
 
 
 def _init_worker(model: str | None, language: str) -> None:
@@ -40,21 +43,13 @@ def _init_worker(model: str | None, language: str) -> None:
     _worker_classifier = ColumnClassifier(get_engine(model, language))
 
 
-#: What a worker sends back per value: (entity, score) pairs. In a full scan the text to
-#: show is always the value itself, which the parent has, so it does not travel back.
-Compact = list[tuple[tuple[str, float], ...]]
-
-
-def _judge(hint_strength: dict[str, float], kind: ValueKind, values: list[str]) -> Compact:
+def _tally_batch(table: str, column: str, kind: ValueKind, texts: Counter[str]) -> Delta:
     assert _worker_classifier is not None, "worker not initialised"
-    judged = _worker_classifier._judge(values, hint_strength, full=True, kind=kind)
-    return [tuple((entity, score) for entity, (score, _) in best.items()) for best in judged]
-
-
-def _expand(values: list[str], compact: Compact) -> Judged:
-    return [
-        {entity: (score, value) for entity, score in pairs} for value, pairs in zip(values, compact, strict=True)
-    ]
+    tally = _worker_tallies.get((table, column))
+    if tally is None:
+        tally = _worker_tallies[(table, column)] = _worker_classifier.pattern_tally(table, column, kind)
+    tally.add_counts(texts)
+    return tally.take()
 
 
 def worker_count(jobs: int | None, row_estimate: int | None) -> int:
@@ -67,7 +62,7 @@ def worker_count(jobs: int | None, row_estimate: int | None) -> int:
 
 
 class JudgePool:
-    """Worker processes judging batches of new column values, results in submission order."""
+    """Worker processes tallying batches of column values; results in submission order."""
 
     def __init__(self, jobs: int, model: str | None, language: str) -> None:
         self._executor = ProcessPoolExecutor(
@@ -80,8 +75,8 @@ class JudgePool:
         #: is read, few enough that memory stays bounded.
         self.in_flight = jobs + 1
 
-    def submit(self, tally: PatternTally, values: list[str]) -> Future[Compact]:
-        return self._executor.submit(_judge, tally.hint_strength, tally.kind, values)
+    def submit(self, table: str, tally: PatternTally, texts: Counter[str]) -> Future[Delta]:
+        return self._executor.submit(_tally_batch, table, tally.column, tally.kind, texts)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
@@ -94,16 +89,17 @@ class JudgePool:
 
 
 def tally_batches(
+    table: str,
     batches: Iterable[list[tuple[Any, ...]]],
     tallies: list[PatternTally],
     pool: JudgePool | None,
     on_batch: Callable[[list[tuple[Any, ...]]], None],
 ) -> None:
-    """Feed every batch's columns into their tallies, judging new values in ``pool``.
+    """Feed every batch's columns into their tallies, in ``pool``'s workers if given.
 
     ``on_batch`` sees each batch as it is read (the scan keeps its reservoir sample there).
-    Without a pool this is plain :meth:`PatternTally.add`; with one, judgements of up to
-    ``pool.in_flight`` batches are pending while further batches are read.
+    With a pool, up to ``pool.in_flight`` batches are being tallied while further batches
+    are read; their counts are merged in batch order.
     """
     if pool is None:
         for batch in batches:
@@ -111,21 +107,19 @@ def tally_batches(
                 tally.add(row[index] for row in batch)
             on_batch(batch)
         return
-    pending: deque[list[tuple[PatternTally, Any, list[str], Future[Compact] | None]]] = deque()
+    pending: deque[list[tuple[PatternTally, Future[Delta]]]] = deque()
     for batch in batches:
-        jobs = []
-        for index, tally in enumerate(tallies):
-            texts, new = tally.prepare(row[index] for row in batch)
-            jobs.append((tally, texts, new, pool.submit(tally, new) if new else None))
-        pending.append(jobs)
+        pending.append([
+            (tally, pool.submit(table, tally, tally.count(row[index] for row in batch)))
+            for index, tally in enumerate(tallies)
+        ])
         on_batch(batch)
         while len(pending) >= pool.in_flight:
-            _record(pending.popleft())
+            _merge(pending.popleft())
     while pending:
-        _record(pending.popleft())
+        _merge(pending.popleft())
 
 
-def _record(jobs: list[tuple[PatternTally, Any, list[str], Future[Compact] | None]]) -> None:
-    for tally, texts, new, future in jobs:
-        tally.record(texts, new, _expand(new, future.result()) if future is not None else [])
-
+def _merge(jobs: list[tuple[PatternTally, Future[Delta]]]) -> None:
+    for tally, future in jobs:
+        tally.merge(*future.result())
