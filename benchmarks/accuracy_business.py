@@ -14,10 +14,13 @@ reviewing it would call personal data; system dates, codes, prices and categorie
 from __future__ import annotations
 
 import datetime as dt
+import random
 from collections.abc import Callable
 from typing import Any
 
 import phonenumbers
+
+from govkit.demo import SyntheticData
 
 #: Tag of these columns, so that the report can score them separately.
 GROUP = "business"
@@ -33,7 +36,8 @@ def add_business_columns(b: Any, one: Callable[..., Any]) -> None:
     ``b`` is ``accuracy.Builder`` and ``one`` its label helper; they are passed in because
     ``accuracy.py`` runs as ``__main__`` and cannot be imported back.
     """
-    d, rng = b.data, b.rng
+    d: SyntheticData = b.data
+    rng: random.Random = b.rng
     phone = one("PHONE_NUMBER")
     cn_phone = one("CN_PHONE_NUMBER", "PHONE_NUMBER")
     start = dt.datetime(2022, 3, 1)

@@ -90,7 +90,7 @@ class EntityStat:
     def mean_score(self) -> float:
         # Rounded: a sum of 49 scores of 0.4 divides back to 0.39999999999999997, which
         # would fail the ``>= STRONG_SCORE`` test every valid phone number is meant to pass.
-        return self.score_total / self.hits if self.hits else 0.0
+        return round(self.score_total / self.hits, 9) if self.hits else 0.0
 
 
 @dataclass(slots=True)
@@ -156,7 +156,7 @@ class _Profile:
         """Long, multi-word values that read as prose (notes, tickets), not as tokens
         (user agents, paths, serialised data), which only look long, nor as title-cased
         names (one-line addresses: ``734 Mitchell Trace, Lake Davidborough, SC 01694``)."""
-        return self.median_len >= 35 and self.mean_words >= 6 and self.prose >= 0.6 
+        return self.median_len >= 35 and self.mean_words >= 6 and self.prose >= 0.6 and self.lower >= 0.35
 
 
 class ColumnClassifier:
@@ -317,7 +317,7 @@ class ColumnClassifier:
         # e-mail addresses is not a place, however place-like its values are in shape.
         proven = max((patterns[e].hits / pattern_total for e in candidates if e in patterns), default=0.0)
         for hint in hints:
-            if hint.effective_strength <= 0 or hint.entity_type in candidates:
+            if hint.effective_strength <= 0 or hint.entity_type in candidates or proven >= 0.8:
                 continue
             found = self._from_name(hint, texts, profile, ner_stats, _ner_total(texts, ner))
             if found:
@@ -480,7 +480,7 @@ class ColumnClassifier:
                 if score is not None:
                     best[entity] = (score, value)
             judged.append(best)
-        pass
+        _settle_look_alikes(judged)
         return judged
 
 

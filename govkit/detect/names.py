@@ -19,10 +19,13 @@ from dataclasses import dataclass
 #: (entity, strength, terms). Strength is how sure the name alone makes us, 0..1.
 _LEXICON: list[tuple[str, float, tuple[str, ...]]] = [
     ("EMAIL_ADDRESS", 0.9, ("email", "e_mail", "emailaddress", "mail", "mailaddress", "courriel",
-                             "correo", "邮箱", "电子邮件", "电子邮箱", "youxiang", "yx")),
+                             "correo", "邮箱", "电子邮件", "电子邮箱", "youxiang", "yx", "emailadresse",
+                             "mailadresse", "adresseelectronique", "correoelectronico")),
     ("PHONE_NUMBER", 0.9, ("phone", "phonenumber", "telephone", "tel", "telefon", "telefono",
                             "telephone", "téléphone", "telefone", "mobile", "mobil", "cell",
                             "cellphone", "handy", "fax", "telefax", "portable", "celular",
+                            "telefonnummer", "mobilnummer", "handynummer", "rufnummer", "faxnummer",
+                            "movil", "móvil", "telemovel", "telemóvel",
                             "电话", "手机", "手机号", "手机号码", "电话号码", "联系电话", "传真",
                             "shouji", "sjh", "dianhua", "lxdh", "msisdn")),
     ("PERSON", 0.85, ("firstname", "lastname", "first_name", "last_name", "fullname", "surname",
@@ -31,21 +34,24 @@ _LEXICON: list[tuple[str, float, tuple[str, ...]]] = [
                       "nombre", "apellido", "apellidos", "sobrenome", "nome", "姓名", "名字",
                       "联系人", "xingming", "xm", "realname", "username_real",
                       "customername", "contactname", "employeename", "personname", "holder",
+                      "nomcomplet", "nombrecompleto", "kundenname",
                       "cardholder", "accountholder", "recipient", "patientname")),
     ("PERSON", 0.45, ("name", "nom", "contact", "owner", "author", "composer", "artist")),
     ("LOCATION", 0.85, ("address", "addr", "street", "streetaddress", "adresse", "strasse",
                         "straße", "anschrift", "rue", "direccion", "dirección", "endereco",
                         "endereço", "地址", "住址", "家庭住址", "dizhi", "zhuzhi", "postcode",
                         "postalcode", "zip", "zipcode", "plz", "postleitzahl", "codepostal",
-                        "邮编", "youbian")),
+                        "邮编", "youbian", "codigopostal", "códigopostal", "cep", "morada",
+                        "domicilio", "wohnadresse", "lieferadresse", "rechnungsadresse")),
     # A city column holds places whatever the table; "state" or "region" may be a status.
-    ("LOCATION", 0.8, ("city", "town", "ort", "stadt", "ville", "ciudad", "cidade", "城市",
-                       "chengshi", "城市名")),
+    ("LOCATION", 0.8, ("city", "town", "ort", "wohnort", "stadt", "ville", "ciudad", "cidade",
+                       "localidad", "localidade", "municipio", "commune", "城市", "chengshi",
+                       "城市名")),
     ("LOCATION", 0.6, ("state", "province", "region", "county", "省份",
                        "country", "land", "pays", "pais", "país", "国家")),
     ("DATE_TIME", 0.9, ("birthdate", "birth_date", "dateofbirth", "dob", "birthday", "born",
                         "geburtsdatum", "geburtstag", "datenaissance", "naissance",
-                        "fechanacimiento", "nascimento", "出生日期", "生日", "出生", "csrq",
+                        "fechanacimiento", "nacimiento", "nascimento", "出生日期", "生日", "出生", "csrq",
                         "chusheng", "shengri", "deathdate", "dateofdeath")),
     ("CN_RESIDENT_ID", 0.9, ("sfzh", "sfz", "身份证", "身份证号", "身份证号码", "公民身份号码",
                              "shenfenzheng", "shenfenzhenghao", "idcard", "idcardno",
@@ -57,6 +63,9 @@ _LEXICON: list[tuple[str, float, tuple[str, ...]]] = [
     ("IP_ADDRESS", 0.85, ("ip", "ipaddress", "ipaddr", "clientip", "remoteaddr", "remoteip",
                           "sourceip", "ipv4", "ipv6")),
     ("US_SSN", 0.95, ("ssn", "socialsecurity", "socialsecuritynumber")),
+    ("UK_NHS", 0.9, ("nhs", "nhsnumber", "nhsno")),
+    ("UK_NINO", 0.9, ("nino", "nationalinsurance", "nationalinsuranceno", "nationalinsurancenumber",
+                      "ninumber", "nino_number")),
     ("CN_PASSPORT", 0.6, ("passport", "passportno", "passportnumber", "护照", "护照号",
                           "huzhao", "reisepass", "passeport", "pasaporte")),
     ("URL", 0.5, ("url", "website", "homepage", "webpage", "link", "profileurl")),
@@ -70,6 +79,10 @@ _NEGATORS = frozenset({
     "sha256", "template", "format", "domain", "provider", "opt", "optin", "optout", "consent",
     "bounced", "length", "len", "updated", "created", "modified",
 })
+
+#: Words for "address" that, next to an e-mail or network term, mean that kind of address.
+_ADDRESS_WORDS = frozenset({"address", "addr", "adresse", "direccion", "dirección", "endereco", "endereço"})
+_ADDRESS_OWNERS = frozenset({"EMAIL_ADDRESS", "IP_ADDRESS", "URL", "MAC_ADDRESS"})
 
 #: Compound terms are matched after removing separators, so they are stored that way.
 _ENTRIES: list[tuple[str, float, str]] = sorted(
@@ -131,6 +144,11 @@ def hints_for(column: str, table: str = "") -> list[NameHint]:
             strength = 0.8  # "name" in a customers table: strong enough with name-shaped values
         if entity not in hints or hints[entity].strength < strength:
             hints[entity] = NameHint(entity, strength, term, negator)
+    location = hints.get("LOCATION")
+    if location is not None and location.term in _ADDRESS_WORDS and _ADDRESS_OWNERS & hints.keys():
+        # "adresse_email", "direccion_ip": the address of an e-mail box or a host, not a
+        # place. English writes these as one compound term ("email_address", "ip_address").
+        del hints["LOCATION"]
     return sorted(hints.values(), key=lambda h: -h.effective_strength)
 
 

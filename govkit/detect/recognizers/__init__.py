@@ -25,6 +25,7 @@ from . import (  # noqa: F401  (imported to register)
     cn_uscc,
     ip_address,
     phone_number,
+    uk_nino,
 )
 from ._registry import GOVKIT_ENTITIES, RECOGNIZERS, REPLACES, register
 
