@@ -52,13 +52,18 @@ def line_ranges(path: str | os.PathLike[str], size: int, part_bytes: int = PART_
     """``(start, end)`` byte ranges covering the file, each cut right after a line feed.
 
     A file of at most ``part_bytes`` (or one without line feeds after a cut point) is one
-    range. The ranges are contiguous, in order, and never empty.
+    range; a bigger one is cut into as many ranges of about equal size as it takes to keep
+    each at most ``part_bytes`` (plus the rest of a line). The ranges are contiguous, in
+    order, and never empty.
     """
     if size <= part_bytes:
         return [(0, size)]
+    # Equal shares (a 20 MB file in two halves, not 16 + 4), so parallel parts end together.
+    count = -(-size // part_bytes)
+    step = -(-size // count)
     cuts = [0]
     with open(path, "rb") as handle:
-        target = part_bytes
+        target = step
         while target < size:
             handle.seek(target)
             found = -1
@@ -76,7 +81,7 @@ def line_ranges(path: str | os.PathLike[str], size: int, part_bytes: int = PART_
             if cut >= size:
                 break
             cuts.append(cut)
-            target = cut + part_bytes
+            target = cut + step
     cuts.append(size)
     return list(itertools.pairwise(cuts))
 

@@ -324,6 +324,11 @@ class _Lines:
         return self.block.first_line + self.newlines, line_start, line_end, column0
 
 
+#: Candidate tokens are ASCII (digits, separators, a final X), so this keeps their digits.
+_NON_DIGITS = re.compile(r"[^0-9]")
+#: Distinct tokens whose phone verdict is remembered (a dict; cleared when full).
+_PHONE_CACHE = 100_000
+
 _CN_MOBILE_DIGITS = re.compile(r"^(?:0{0,2}86)?1[3-9]\d{9}$")
 _SSN_SHAPE = re.compile(r"^\d{3}[- ]\d{2}[- ]\d{4}$")
 
@@ -335,7 +340,7 @@ def _number_entities(token: str) -> frozenset[str]:
     card 13 to 19 and a valid Luhn sum, an SSN reaches a strong score only as ``123-45-6789``),
     so the count alone spares most tokens the recognizers: a 12-digit request id goes to none.
     """
-    digits = "".join(ch for ch in token if ch.isdigit())
+    digits = _NON_DIGITS.sub("", token)
     count = len(digits)
     found: set[str] = set()
     if count == 9 and _SSN_SHAPE.match(token):
@@ -372,6 +377,7 @@ class _PhoneCheck:
             (r for r in engine.pattern_recognizers if list(r.supported_entities) == ["PHONE_NUMBER"]), None
         )
         self.enabled = recognizer is not None
+        self._cache: dict[str, float | None] = {}
         regions = tuple(getattr(recognizer, "supported_regions", ()) or ("US",))
         self.score_value = float(getattr(recognizer, "SCORE", 0.4))
         self.regions: list[tuple[str, re.Pattern[str], str]] = []
@@ -397,10 +403,23 @@ class _PhoneCheck:
             self.verify = lambda number, raw: bool(phonenumbers.is_valid_number(number))
 
     def score(self, text: str, start: int, end: int, token: str) -> float | None:
-        """The recognizer's score when ``token`` is a valid phone number, else None."""
+        """The recognizer's score when ``token`` is a valid phone number, else None.
+
+        Apart from the glue rule, the answer depends on the token alone, and a log repeats
+        the same few numbers (one customer's phone in every line of a session): answers are
+        kept for the last :data:`_PHONE_CACHE` distinct tokens.
+        """
         if not self.enabled or self.glued(text, start, end):
             return None
-        digits = "".join(ch for ch in token if ch.isdigit())
+        if token in self._cache:
+            return self._cache[token]
+        if len(self._cache) >= _PHONE_CACHE:
+            self._cache.clear()
+        result = self._cache[token] = self._score(token)
+        return result
+
+    def _score(self, token: str) -> float | None:
+        digits = _NON_DIGITS.sub("", token)
         if not 7 <= len(digits) <= 15:
             return None
         if token.startswith(("+", "00")):
