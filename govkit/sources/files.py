@@ -20,8 +20,11 @@ loops are skipped with a reason; bad input inside a file (a truncated gzip, malf
 lines, ragged CSV rows, invalid bytes) is counted and reported, and what was read is kept.
 
 Files are scanned in parallel processes (``jobs``); each worker loads the detection engine
-once. Results do not depend on ``jobs``: every random choice is seeded per file and column,
-and results are sorted by path.
+once. A text file over :data:`PART_BYTES` is cut at line boundaries into byte ranges that
+are scanned like separate files and merged back (:class:`_Parts`), so one big log uses
+every worker. Results do not depend on ``jobs``: every random choice is seeded per file
+and column (and per part, whose cut points depend only on the file's size), and results
+are sorted by path.
 """
 
 from __future__ import annotations

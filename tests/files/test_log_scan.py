@@ -210,3 +210,16 @@ def test_a_spaced_token_is_a_candidate_and_candidates_are_never_glued(
                 text[start - 1].isascii() and (text[start - 1].isalnum() or text[start - 1] == "_")
             )
             assert end == len(text) or not (text[end].isascii() and text[end].isalnum() and text[end] not in "Xx")
+
+
+@pytest.mark.slow
+def test_split_file_gives_the_same_result_with_two_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parts travel to spawned workers and back (pickled) and merge as they do in-process."""
+    _write_log(tmp_path / "app.log", 3000)
+    monkeypatch.setattr(files_module, "PART_BYTES", 40_000)
+    one = scan_files(tmp_path, FileScanOptions(jobs=1))
+    two = scan_files(tmp_path, FileScanOptions(jobs=2))
+    assert one.verdicts[0]["detail"]["file"]["parts"] > 2
+    assert [v["detail"] for v in one.verdicts] == [v["detail"] for v in two.verdicts]
+    assert [f.to_dict() for f in one.findings] == [f.to_dict() for f in two.findings]
+    assert one.fingerprints == two.fingerprints

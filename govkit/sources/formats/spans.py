@@ -26,7 +26,10 @@ So text is scanned in three steps, each cheaper than the next is expensive:
 
 Names, places and groups come from the spaCy NER model, which costs a few milliseconds per
 line, so it runs only on lines with a capitalised word pair (``John Smith``, ``Main Street``)
-and on at most ``ner_lines`` of them per file, drawn as a seeded uniform sample. The trade-off:
+and on at most ``ner_lines`` of them per file, drawn as a seeded uniform sample. Finding
+those lines is itself done in arrays first (:func:`~govkit.sources.formats._candidates.name_pairs`
+finds the ``n S`` seams a pair needs), so the pair regex runs on a few lines, not on every
+character of the block. The trade-off:
 validated entities are counted exactly over the whole file; names are *found* reliably (a
 file with names in one line in a thousand still has hundreds in the sample) but their counts
 are counts in the sample, and a name written in lower case or alone (``from Berlin``) is not
