@@ -216,6 +216,10 @@ class Transformer:
         return problems
 
 
+#: Batches in flight per worker process (sent and not yet written): enough that a worker
+#: never waits for the next batch, few enough that memory stays small.
+IN_FLIGHT = 2
+
 #: A worker process's transformer, made once by :func:`_start_worker`.
 _WORKER: Transformer | None = None
 
@@ -259,7 +263,7 @@ def _parallel(transform: Transformer, batches: Iterator[Batch], jobs: int) -> It
             for batch in batches:
                 transform.remember(batch)
                 pending.append(pool.submit(_work, _pack(batch)))
-                if len(pending) >= 2 * jobs:
+                if len(pending) >= IN_FLIGHT * jobs:
                     yield _collect(transform, pending.popleft())
             while pending:
                 yield _collect(transform, pending.popleft())
