@@ -258,3 +258,16 @@ def test_csv_batches_have_the_asked_size(tmp_path: Path, size: int, shapes: list
     assert columns == ["a", "b"]
     assert [len(b) for b in got] == shapes
     assert [row for b in got for row in b] == [("1", "x,y"), ("3", "4"), ("5", "")]
+
+
+@pytest.mark.parametrize("value", ["DE89-3704-0044-0532-0130-00", "DE89.3704.0044.0532.0130.00",
+                                   "DÉ89 3704 0044 0532 0130 00", "DE89 3704 ００44 0532 0130 00"])
+def test_iban_pseudonyms_of_unusual_spellings_do_not_crash(value: str) -> None:
+    """Dashes used to reach int(c, 36) and raise, quoting a character of the value."""
+    from govkit.actions.anonymize.pseudonyms import iban_valid, pseudonym
+
+    out = pseudonym(value, "IBAN_CODE", b"k" * 32, "p_", 8)
+    assert out != value
+    assert len(out) == len(value)
+    if value.isascii():
+        assert iban_valid(out)

@@ -208,8 +208,10 @@ def card(value: str, stream: Stream) -> str:
 
 def iban(value: str, stream: Stream) -> str:
     """Same country and length, keyed BBAN (digits stay digits, letters letters), valid mod-97."""
-    compact = "".join(value.split()).upper()
-    if len(compact) < 5 or not compact[:2].isalpha():
+    compact = "".join(c for c in value if c not in " \t\n-.").upper()
+    # Only ASCII letters and digits have a mod-97 value; anything else (a full-width digit,
+    # an accented letter) is no IBAN and keeps its shape through replace_digits instead.
+    if len(compact) < 5 or not (compact.isascii() and compact.isalnum()) or not compact[:2].isalpha():
         return replace_digits(value, stream)
     country = compact[:2]
     fresh = iter(stream.take(len(compact) - 4))
@@ -220,13 +222,16 @@ def iban(value: str, stream: Stream) -> str:
     numeric = "".join(str(int(c, 36)) for c in bban + country + "00")
     check = f"{98 - int(numeric) % 97:02d}"
     new = country + check + bban
-    if " " in value.strip():  # keep the grouping in fours the input used
-        return " ".join(new[i:i + 4] for i in range(0, len(new), 4))
+    grouping = next((sep for sep in (" ", "-", ".") if sep in value.strip()), None)
+    if grouping is not None:  # keep the grouping in fours the input used
+        return grouping.join(new[i:i + 4] for i in range(0, len(new), 4))
     return new
 
 
 def iban_valid(value: str) -> bool:
-    compact = "".join(value.split()).upper()
+    compact = "".join(c for c in value if c not in " \t\n-.").upper()
+    if not (compact.isascii() and compact.isalnum()):
+        return False
     rearranged = compact[4:] + compact[:4]
     return int("".join(str(int(c, 36)) for c in rearranged)) % 97 == 1
 
