@@ -30,6 +30,21 @@ _NINO_SECOND = "ABCEGHJKLMNPRSTWXYZ"
 _NINO_BAD_PREFIXES = frozenset({"BG", "GB", "NK", "KN", "TN", "NT", "ZZ"})
 
 
+def es_mobile(rng: random.Random) -> str:
+    """A valid Spanish mobile number (``612 345 678``, ``+34 612 34 56 78``, solid)."""
+    while True:
+        number = phonenumbers.parse("6" + "".join(str(rng.randrange(10)) for _ in range(8)), "ES")
+        if phonenumbers.is_valid_number(number):
+            nsn = phonenumbers.national_significant_number(number)
+            return rng.choice(
+                (
+                    f"{nsn[:3]} {nsn[3:6]} {nsn[6:]}",
+                    phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL),
+                    nsn,
+                )
+            )
+
+
 def add_business_columns(b: Any, one: Callable[..., Any]) -> None:
     """Append about 60 columns of ordinary business schemas to the builder ``b``.
 
@@ -44,19 +59,6 @@ def add_business_columns(b: Any, one: Callable[..., Any]) -> None:
 
     def add(table: str, column: str, make: Callable[[], Any], slots: Any = (), **kw: Any) -> None:
         b.add(table, column, make, slots, group=GROUP, **kw)
-
-    def es_mobile() -> str:
-        while True:
-            number = phonenumbers.parse("6" + "".join(str(rng.randrange(10)) for _ in range(8)), "ES")
-            if phonenumbers.is_valid_number(number):
-                nsn = phonenumbers.national_significant_number(number)
-                return rng.choice(
-                    (
-                        f"{nsn[:3]} {nsn[3:6]} {nsn[6:]}",
-                        phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL),
-                        nsn,
-                    )
-                )
 
     def nhs_number() -> str:
         while True:
@@ -130,7 +132,7 @@ def add_business_columns(b: Any, one: Callable[..., Any]) -> None:
     es = d.faker("es_ES")
     add("clientes_es", "nombre_completo", full("es_ES"), one("PERSON"))
     add("clientes_es", "correo_electronico", email("es_ES"), one("EMAIL_ADDRESS"))
-    add("clientes_es", "telefono_movil", es_mobile, phone)
+    add("clientes_es", "telefono_movil", lambda: es_mobile(rng), phone)
     add("clientes_es", "direccion", lambda: str(es.street_address()), one("LOCATION"))
     add("clientes_es", "codigo_postal", lambda: str(es.postcode()), one("LOCATION"))
     add("clientes_es", "ciudad", lambda: str(es.city()), one("LOCATION"))
