@@ -383,13 +383,19 @@ class _PhoneCheck:
         self._cache: dict[str, float | None] = {}
         regions = tuple(getattr(recognizer, "supported_regions", ()) or ("US",))
         self.score_value = float(getattr(recognizer, "SCORE", 0.4))
-        self.regions: list[tuple[str, re.Pattern[str], str]] = []
+        self.regions: list[tuple[str, re.Pattern[str], str, re.Pattern[str]]] = []
         for region in regions:
             metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
             if metadata is None or metadata.general_desc is None:
                 continue
             pattern = metadata.general_desc.national_number_pattern or r"\d+"
-            self.regions.append((region, re.compile(pattern), metadata.national_prefix or ""))
+            typed = [
+                desc.national_number_pattern
+                for desc in (metadata.mobile, metadata.fixed_line, metadata.toll_free, metadata.voip)
+                if desc is not None and desc.national_number_pattern
+            ]
+            likely = re.compile("|".join(f"(?:{p})" for p in typed) if typed else pattern)
+            self.regions.append((region, re.compile(pattern), metadata.national_prefix or "", likely))
         from govkit.detect.recognizers.phone_number import is_glued_to_token
 
         self.glued = is_glued_to_token
@@ -432,10 +438,17 @@ class _PhoneCheck:
             # Written nationally, numbers of 12+ digits carry the trunk prefix 0 in every
             # default region; a solid run like this is an id, and parsing it is wasted work.
             return None
-        for region, pattern, prefix in self.regions:
+        # Every region whose number pattern fits is still tried, as before; those where the
+        # digits also fit a mobile or fixed-line pattern go first, so a US number is parsed
+        # as American before Chinese, French, German... The verdict is the same in any order.
+        first: list[str] = []
+        then: list[str] = []
+        for region, pattern, prefix, likely in self.regions:
             national = digits[len(prefix) :] if prefix and digits.startswith(prefix) else digits
             if not (pattern.fullmatch(national) or pattern.fullmatch(digits)):
                 continue
+            (first if likely.fullmatch(national) or likely.fullmatch(digits) else then).append(region)
+        for region in first + then:
             if self._valid(token, region):
                 return self.score_value
         return None
