@@ -471,7 +471,6 @@ def apply_plan(
     rewrites = prepare(jobs, LineMatcher(subject or {}, region)) if jobs else Rewrites()
     committed: list[dict[str, Any]] = []
     keys = {(h.source, h.asset): h for h in report.data()}
-    files_replaced = False
     try:
         with ExitStack() as stack:
             open_transactions: list[tuple[DatabaseSource, sa.Connection, list[TableStep]]] = []
@@ -490,23 +489,26 @@ def apply_plan(
                     raise source.error(exc, "erasure failed and was rolled back") from None
                 open_transactions.append((source, conn, steps))
             rewrites.commit()
-            files_replaced = True
             for source, conn, steps in open_transactions:
                 try:
                     conn.commit()
                 except SQLAlchemyError as exc:
                     if not committed:  # nothing is committed yet: the files go back too
                         rewrites.restore()
-                        files_replaced = False
-                    raise source.error(exc, "erasure failed and was rolled back") from None
+                        raise source.error(exc, "erasure failed and was rolled back") from None
+                    done = ", ".join(c["source"] for c in committed)  # no two-phase commit: say what stays
+                    raise source.error(exc, f"erasure could not be committed here and was rolled back, but {done} "
+                                       "had already committed and the files were rewritten; run the erasure "
+                                       "again to finish it") from None
                 committed.append({"source": steps[0].source, "committed": True,
                                   "rows": sum(s.done or 0 for s in steps)})
     except BaseException:
         for step in plan.steps:
             if not any(c["source"] == step.source for c in committed):
                 step.done = 0 if step.action != "manual" else None
-        if not files_replaced:
-            rewrites.discard()
+        # Always: the temporary files, and the backups of files that stay replaced because a
+        # database had already committed, are copies of the subject's data.
+        rewrites.discard()
         raise
     rewrites.discard()
     _files_done(plan, workspace, rewrites, committed)

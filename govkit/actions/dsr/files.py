@@ -23,6 +23,10 @@ from govkit.sources.formats import open_input
 from govkit.workspace import SourceConfig
 
 _PHONE_RUN = re.compile(r"\+?\d[\d\s().\-/]{5,}\d")
+#: Characters that may continue an e-mail address on either side: ``ann@x.com`` is not the
+#: subject's address inside ``joann@x.com`` or ``ann@x.com.evil`` (another person's record).
+_LOCAL_BEFORE = r"(?<![\w.!#$%&'*+/=?^`{|}~-])"
+_DOMAIN_AFTER = r"(?![\w-]|\.[\w-])"
 #: Lines longer than this are cut before matching: a match must not cost unbounded memory.
 MAX_LINE = 1_000_000
 
@@ -45,6 +49,9 @@ class LineMatcher:
 
     def __init__(self, subject: dict[str, str], region: str | None = None) -> None:
         self.email = normalize_email(subject["email"]) if subject.get("email") else None
+        #: the address as a whole token (case-insensitive), never as part of a longer address
+        self.email_pattern = (re.compile(_LOCAL_BEFORE + re.escape(self.email) + _DOMAIN_AFTER, re.IGNORECASE)
+                              if self.email else None)
         self.digits: set[str] = set()
         if subject.get("phone"):
             _, digits = phone_forms(subject["phone"], region)
@@ -55,7 +62,8 @@ class LineMatcher:
         return self.email is None and not self.digits
 
     def __call__(self, line: str) -> bool:
-        if self.email is not None and self.email in line.lower():
+        if (self.email is not None and self.email_pattern is not None
+                and self.email in line.lower() and self.email_pattern.search(line)):  # cheap test first
             return True
         if self.digits:
             for run in _PHONE_RUN.findall(line):

@@ -29,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +49,7 @@ from govkit.actions.dsr.locate import (
     table_clause,
 )
 from govkit.detect.values import phone_score
-from govkit.errors import UsageError
+from govkit.errors import SourceError, UsageError
 from govkit.inventory.store import AssetRecord, Inventory
 from govkit.policy.loader import Policy
 from govkit.policy.resolve import Resolver
@@ -341,15 +342,26 @@ def apply_rectification(
     workspace: Workspace, plan: RectificationPlan, report: LocateReport, subject: dict[str, str], *,
     policy: Policy, inventory: Inventory,
 ) -> list[dict[str, Any]]:
-    """One transaction per database; returns per source what was committed."""
+    """One transaction per database; returns per source what was committed.
+
+    Every database's updates run in its open transaction before any database commits, so a
+    failing statement anywhere (a trigger, a constraint, a type) leaves every database as it
+    was. Only a failing *commit* after another database committed can leave a part done
+    (there is no two-phase commit); the error then says which sources committed.
+    """
     planner = _Planner(workspace, report, subject, policy, inventory)
     committed: list[dict[str, Any]] = []
-    for source_display in dict.fromkeys(s.source for s in plan.steps):
-        steps = [s for s in plan.steps if s.source == source_display]
-        name = steps[0].source_name or ""
-        with DatabaseSource(workspace.source(name).resolved_url()) as source:
-            try:
-                with source.engine.begin() as conn:
+    hidden = [*plan.values.values(), *subject.values()]
+    try:
+        with ExitStack() as stack:
+            open_transactions: list[tuple[DatabaseSource, sa.Connection, list[ColumnStep]]] = []
+            for source_display in dict.fromkeys(s.source for s in plan.steps):
+                steps = [s for s in plan.steps if s.source == source_display]
+                name = steps[0].source_name or ""
+                source = stack.enter_context(DatabaseSource(workspace.source(name).resolved_url()))
+                try:
+                    conn = stack.enter_context(source.engine.connect())
+                    conn.begin()
                     for step in steps:
                         asset = planner.assets(step.source)[step.asset]
                         kind = next(f["kind"] for f in asset.fields if f["name"] == step.column)
@@ -358,12 +370,37 @@ def apply_rectification(
                         for table, clause in _where(step, report, subject, planner):
                             result = conn.execute(sa.update(table).where(clause).values({step.column: value}))
                             step.done += int(result.rowcount or 0)
-            except SQLAlchemyError as exc:
-                for step in steps:
-                    step.done = 0
-                raise source.error(exc, "rectification failed and was rolled back") from None
-        committed.append({"source": source_display, "committed": True, "rows": sum(s.done or 0 for s in steps)})
+                except SQLAlchemyError as exc:
+                    raise _failed(source, exc, "rectification failed and was rolled back", hidden) from None
+                open_transactions.append((source, conn, steps))
+            for source, conn, steps in open_transactions:
+                try:
+                    conn.commit()
+                except SQLAlchemyError as exc:
+                    doing = "rectification failed and was rolled back"
+                    if committed:
+                        doing += (f", but {', '.join(c['source'] for c in committed)} had already committed; "
+                                  "run the rectification again to finish it")
+                    raise _failed(source, exc, doing, hidden) from None
+                committed.append({"source": steps[0].source, "committed": True,
+                                  "rows": sum(s.done or 0 for s in steps)})
+    except BaseException:
+        for step in plan.steps:
+            if not any(c["source"] == step.source for c in committed):
+                step.done = 0
+        raise
     return committed
+
+
+def _failed(source: DatabaseSource, exc: SQLAlchemyError, doing: str, values: list[str]) -> SourceError:
+    """The source's one-line error without the values: drivers quote them (MariaDB's
+    ``Duplicate entry 'new@example.com'``, a trigger's message built from ``NEW.Email``)."""
+    error = source.error(exc, doing)
+    message = str(error)
+    for value in sorted({v.strip() for v in values if len(v.strip()) >= 3}, key=len, reverse=True):
+        message = re.sub(re.escape(value), "***", message, flags=re.IGNORECASE)
+    error.args = (message,)
+    return error
 
 
 def read_back(workspace: Workspace, plan: RectificationPlan, report: LocateReport, subject: dict[str, str], *,

@@ -45,6 +45,7 @@ from govkit.actions.anonymize.operators import Operator
 from govkit.actions.dsr.files import _PHONE_RUN, LineMatcher
 from govkit.errors import UsageError
 from govkit.sources.formats import READERS, FileInput, Problems, open_input
+from govkit.sources.formats.jsonfile import MAX_DEPTH, path_key
 
 #: Reader name -> how erasure rewrites it. Anything else stays a manual step.
 REWRITABLE: dict[str, str] = {"csv": "records", "tsv": "records", "jsonl": "records", "text": "lines"}
@@ -87,6 +88,9 @@ class Rewrite:
     path: Path
     temp: Path
     records: int
+    #: ``(device, inode, size, mtime_ns)`` of the original when it was read: a file changed since
+    #: (a log appended to) is not replaced, or the lines added meanwhile would be lost
+    identity: tuple[int, int, int, int] | None = None
     backup: Path | None = None
     replaced: bool = False
 
@@ -103,6 +107,10 @@ class Rewrites:
             for item in self.items:
                 if item.records == 0:
                     continue
+                if item.identity is not None and _identity(item.path) != item.identity:
+                    self.restore()
+                    raise RewriteFailed(f"{item.path.name} changed while it was being rewritten; every file "
+                                        "was restored and nothing was erased (run the erasure again)")
                 item.backup = _backup(item.path)
                 os.replace(item.temp, item.path)
                 item.replaced = True
@@ -128,6 +136,11 @@ class Rewrites:
                 if path is not None:
                     with contextlib.suppress(FileNotFoundError):
                         path.unlink()
+
+
+def _identity(path: Path) -> tuple[int, int, int, int]:
+    info = os.stat(path)
+    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
 
 
 def _backup(path: Path) -> Path:
@@ -168,6 +181,7 @@ def prepare(jobs: list[FileJob], matcher: LineMatcher) -> Rewrites:
 
 
 def _prepare_one(job: FileJob, matcher: LineMatcher) -> Rewrite:
+    identity = _identity(job.path)
     source, reader = open_input(job.path)
     if reader is None or reader.name not in REWRITABLE:
         raise ValueError("the format changed since the plan")
@@ -180,7 +194,7 @@ def _prepare_one(job: FileJob, matcher: LineMatcher) -> Rewrite:
         temp.unlink(missing_ok=True)
         raise
     shutil.copymode(job.path, temp)
-    return Rewrite(job.path, temp, records)
+    return Rewrite(job.path, temp, records, identity)
 
 
 def _write(job: FileJob, matcher: LineMatcher, source: FileInput, fmt: str, encoding: str, fd: int) -> int:
@@ -274,16 +288,25 @@ def _jsonl(text: IO[str], out: IO[str], job: FileJob, matcher: LineMatcher) -> i
         except ValueError:
             out.write(replace_spans(raw, matcher, job))
             continue
-        out.write(json.dumps(_walk(record, "", job, matcher), ensure_ascii=False) + (_ending(raw) or "\n"))
+        out.write(json.dumps(_walk(record, "$", job, matcher), ensure_ascii=False) + (_ending(raw) or "\n"))
     return changed
 
 
-def _walk(value: Any, name: str, job: FileJob, matcher: LineMatcher) -> Any:
+def _walk(value: Any, path: str, job: FileJob, matcher: LineMatcher, depth: int = 0) -> Any:
+    """``value`` with its fields anonymized. A JSONL file's fields are named in the inventory
+    (and so in ``job.operators``) by JSON path, as the scan named them (``$.contact.email``,
+    ``$.items[*].phone``; past :data:`MAX_DEPTH` a whole subtree is one field), so the walk
+    builds the same paths: a bare key would never match and the field would stay as it was."""
+    if isinstance(value, dict | list) and depth >= MAX_DEPTH:
+        if path in job.operators:
+            return _cell(path, json.dumps(value, ensure_ascii=False), job, matcher)
+        text = json.dumps(value, ensure_ascii=False)
+        return replace_spans(text, matcher, job) if matcher(text) else value
     if isinstance(value, dict):
-        return {k: _walk(v, str(k), job, matcher) for k, v in value.items()}
+        return {k: _walk(v, path + path_key(str(k)), job, matcher, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
-        return [_walk(v, name, job, matcher) for v in value]
-    return _cell(name, value, job, matcher)
+        return [_walk(v, path + "[*]", job, matcher, depth + 1) for v in value]
+    return _cell(path, value, job, matcher)
 
 
 def _lines(text: IO[str], out: IO[str], job: FileJob, matcher: LineMatcher) -> int:
@@ -299,9 +322,8 @@ def _lines(text: IO[str], out: IO[str], job: FileJob, matcher: LineMatcher) -> i
 def spans(line: str, matcher: LineMatcher) -> list[tuple[int, int, str]]:
     """``(start, end, entity type)`` of the subject's identifiers in ``line``, left to right."""
     found: list[tuple[int, int, str]] = []
-    if matcher.email is not None:
-        found += [(m.start(), m.end(), SPAN_ENTITIES["email"])
-                  for m in re.finditer(re.escape(matcher.email), line, re.IGNORECASE)]
+    if matcher.email_pattern is not None:
+        found += [(m.start(), m.end(), SPAN_ENTITIES["email"]) for m in matcher.email_pattern.finditer(line)]
     if matcher.digits:
         found += [(m.start(), m.end(), SPAN_ENTITIES["phone"]) for m in _PHONE_RUN.finditer(line)
                   if re.sub(r"\D", "", m.group()) in matcher.digits]
