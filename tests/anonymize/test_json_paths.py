@@ -276,3 +276,29 @@ def test_inventory_paths_drive_json_and_tabular_exports(tmp_path: Path, workspac
     assert refused.exit_code == 2
     assert "below its top-level keys" in refused.output
     assert not (tmp_path / "nested.csv").exists()
+
+
+@pytest.mark.parametrize("rule", ["$.user.email=mask:keep_first=1", "$.user.email=redact"])
+def test_values_already_masked_are_no_leak(tmp_path: Path, rule: str) -> None:
+    """A record an erasure (or an earlier run) masked comes out as it went in: verified clean."""
+    rows = records(12)
+    source = write_lines(tmp_path / "p.jsonl", rows, [])
+    first = tmp_path / "once.jsonl"
+    anonymize(AnonymizeRequest(str(source), to=str(first), rules=[rule]))
+    mixed = read_lines(first)[:4] + rows[4:]  # four records already masked, the rest as they were
+    write_lines(source, mixed)
+    result = anonymize(AnonymizeRequest(str(source), to=str(tmp_path / "twice.jsonl"), rules=[rule]))
+    assert result.verified
+    assert [r["user"]["email"] for r in read_lines(tmp_path / "twice.jsonl")][:4] == [
+        r["user"]["email"] for r in mixed[:4]]
+
+
+def test_an_input_left_as_it_was_by_a_keyed_operator_still_fails(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from govkit.actions.anonymize import operators
+
+    source = write_lines(tmp_path / "p.jsonl", records(10))
+    monkeypatch.setattr(operators.Hash, "apply", lambda self, value, entity_type=None: value)
+    monkeypatch.setattr(operators.Hash, "apply_many", lambda self, values, entity_type=None: list(values))
+    with pytest.raises(VerificationFailed, match=r"\$\.user\.email: 10 value\(s\) left unchanged"):
+        anonymize(AnonymizeRequest(str(source), to=str(tmp_path / "o.jsonl"), rules=["$.user.email=hash"]))

@@ -65,6 +65,10 @@ from govkit.sources.formats.jsonfile import MAX_DEPTH, path_key
 LINE_SUFFIXES = frozenset({".jsonl", ".ndjson", ".jsonlines"})
 JSON_SUFFIXES = LINE_SUFFIXES | {".json"}
 BATCH_LINES = 1000
+#: Operators whose fixed points are exactly the values already in their output form: ``mask``
+#: masks at least half of every value (separators aside), ``redact`` and ``replace`` give a
+#: constant. A value they leave as it was is anonymized already, not personal data left behind.
+IDEMPOTENT = frozenset({"mask", "redact", "replace"})
 
 
 def _base_suffix(path: Path) -> str:
@@ -207,11 +211,16 @@ class _Checks:
         return hash((self._salt, str(value)))
 
     def note(self, chosen: FieldPlan, old: list[Any], new: list[Any]) -> None:
+        """Remember what this batch replaced. A value the operator maps to itself is not
+        remembered as an input, and is not "left unchanged" for a masking operator
+        (:data:`IDEMPOTENT`): it is already in the operator's output form (a re-run, a value
+        an erasure masked), and counting it would fail the verification of clean output."""
         if chosen.operator in LEAK_CHECKED:
             seen = self.seen.setdefault(chosen.field, set())
             if len(seen) < LEAK_SAMPLE:
-                seen.update(self.fingerprint(v) for v in old if isinstance(v, str) and v)
-        if chosen.operator in UNCHANGED_CHECKED:
+                seen.update(self.fingerprint(a) for a, b in zip(old, new, strict=True)
+                            if isinstance(a, str) and a and a != b)
+        if chosen.operator in UNCHANGED_CHECKED and chosen.operator not in IDEMPOTENT:
             same = sum(1 for a, b in zip(old, new, strict=True) if isinstance(a, str) and a and a == b)
             if same:
                 self.unchanged[chosen.field] = self.unchanged.get(chosen.field, 0) + same
