@@ -174,8 +174,10 @@ def test_workers_keep_order_counts_and_a_bounded_number_of_batches(context: Oper
 
 def test_unchanged_values_are_counted_in_workers(context: OperatorContext) -> None:
     columns = ["id", "code"]
-    plans = {"code": FieldPlan("t", "code", "mask", {"keep_first": 5}, None, "test")}
-    batches = [[(str(i), "--.--") for i in range(j, j + 10)] for j in range(0, 100, 10)]  # masking keeps separators
+    # A phone pseudonym replaces digits and keeps the rest: a value without digits comes back
+    # unchanged, which a keyed operator must report (mask would not: see IDEMPOTENT).
+    plans = {"code": FieldPlan("t", "code", "pseudonymize", {}, "PHONE_NUMBER", "test")}
+    batches = [[(str(i), "--.--") for i in range(j, j + 10)] for j in range(0, 100, 10)]
     transform = Transformer(columns, plans, context)
     assert list(transform.map(iter(batches), jobs=2)) == batches
     assert transform.unchanged == {"code": 100}
@@ -271,3 +273,34 @@ def test_iban_pseudonyms_of_unusual_spellings_do_not_crash(value: str) -> None:
     assert len(out) == len(value)
     if value.isascii():
         assert iban_valid(out)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_masking_values_already_masked_verifies_clean(tmp_path: Path, jobs: int) -> None:
+    """An export after an erasure: masking a masked value gives it back, which is not a leak."""
+    import os
+
+    from govkit.keys import Keyset, KeyVersion, key_id_of
+
+    material = os.urandom(32)
+    context = OperatorContext(Keyset((KeyVersion(key_id_of(material), "", material, "primary"),), "test"))
+    transform = Transformer(["phone"], {"phone": FieldPlan("t", "phone", "mask", {}, "PHONE_NUMBER", "test")}, context)
+    masked = transform([("+1 415-555-0100",)])[0][0]
+    batches = [[(masked,), ("+1 415-555-0199",)] for _ in range(3)]
+    out = list(transform.map(iter(batches), jobs=jobs))
+    assert out[0][0] == (masked,)
+    assert transform.verify(["phone"], iter(out), "t") == []
+    assert transform.unchanged == {}
+
+
+def test_an_input_copied_to_the_output_is_still_a_leak(tmp_path: Path) -> None:
+    import os
+
+    from govkit.keys import Keyset, KeyVersion, key_id_of
+
+    material = os.urandom(32)
+    context = OperatorContext(Keyset((KeyVersion(key_id_of(material), "", material, "primary"),), "test"))
+    transform = Transformer(["phone"], {"phone": FieldPlan("t", "phone", "mask", {}, "PHONE_NUMBER", "test")}, context)
+    transform([("+1 415-555-0100",), ("+1 415-555-0199",)])
+    problems = transform.verify(["phone"], iter([[("+1 415-555-0199",)]]), "t")
+    assert any("identical to an input value" in p for p in problems)

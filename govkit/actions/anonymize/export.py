@@ -42,6 +42,12 @@ SYNTHETIC = frozenset({"pseudonymize", "fake", "hash", "encrypt", "decrypt", "ke
 #: from the input in the same row (text only: a permuted integer key may map to itself).
 LEAK_CHECKED = frozenset({"hash", "encrypt", "mask", "redact", "replace"})
 UNCHANGED_CHECKED = LEAK_CHECKED | {"fake", "pseudonymize"}
+#: Operators whose fixed points are exactly the values already in their output form: ``mask``
+#: masks at least half of every value (separators aside), ``redact`` and ``replace`` give a
+#: constant. A value they leave as it was is anonymized already (a re-run, a value an erasure
+#: masked), not personal data left behind, so it is neither "left unchanged" nor an input
+#: the output must not contain.
+IDEMPOTENT = frozenset({"mask", "redact", "replace"})
 LEAK_SAMPLE = 50_000
 SCAN_SAMPLE = 500
 
@@ -104,6 +110,7 @@ class Transformer:
             else:
                 self.steps.append((index, operator, chosen))
         self.kept = [i for i in range(len(self.columns)) if i not in dropped]
+        self._out_position = {index: position for position, index in enumerate(self.kept)}
         self.out_columns = [self.columns[i] for i in self.kept]
         self._salt = secrets.token_bytes(16)
         self.seen: dict[str, set[int]] = {chosen.field.lower(): set() for _, _, chosen in self.steps}
@@ -115,21 +122,24 @@ class Transformer:
     def __call__(self, batch: Batch) -> Batch:
         if not batch:
             return batch
-        self.remember(batch)
         rows, unchanged = self.apply(batch)
+        self.remember(batch, rows)
         self._count_unchanged(unchanged)
         return rows
 
-    def remember(self, batch: Batch) -> None:
-        """Add this batch's inputs of leak-checked fields to the leak sample (as digests)."""
+    def remember(self, batch: Batch, rows: Batch) -> None:
+        """Add the inputs of leak-checked fields that the operator changed (``batch`` in,
+        ``rows`` out) to the leak sample, as digests. An input the operator left as it was
+        is already in its output form (see :data:`IDEMPOTENT`), not a value to look for."""
         for index, _, chosen in self.steps:
             if chosen.operator not in LEAK_CHECKED:
                 continue
             seen = self.seen[chosen.field.lower()]
             room = LEAK_SAMPLE - len(seen)
             if room > 0:
-                seen.update(self.fingerprint(v) for v in (row[index] for row in batch[:room])
-                            if isinstance(v, str) and v)
+                position = self._out_position[index]
+                seen.update(self.fingerprint(row[index]) for row, out in zip(batch[:room], rows, strict=False)
+                            if isinstance(row[index], str) and row[index] and row[index] != out[position])
 
     def apply(self, batch: Batch) -> tuple[Batch, dict[str, int]]:
         """The transformed rows and, per field, how many text values came out unchanged.
@@ -146,7 +156,8 @@ class Transformer:
             values = columns[index]
             new = operator.apply_many(values, chosen.entity_type)
             # map(eq) runs in C; only when something compares equal are the text values counted
-            if chosen.operator in UNCHANGED_CHECKED and any(map(eq, values, new)):
+            checked = chosen.operator in UNCHANGED_CHECKED and chosen.operator not in IDEMPOTENT
+            if checked and any(map(eq, values, new)):
                 same = sum(1 for a, b in zip(values, new, strict=True) if isinstance(a, str) and a and a == b)
                 if same:
                     unchanged[chosen.field] = same
@@ -256,26 +267,27 @@ def _parallel(transform: Transformer, batches: Iterator[Batch], jobs: int) -> It
     """:meth:`Transformer.map` in ``jobs`` processes; order kept, ``2 * jobs`` batches in flight."""
     methods = multiprocessing.get_all_start_methods()
     mp_context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    pending: deque[Future[tuple[bytes | Batch, dict[str, int]]]] = deque()
+    pending: deque[tuple[Batch, Future[tuple[bytes | Batch, dict[str, int]]]]] = deque()
     with ProcessPoolExecutor(jobs, mp_context=mp_context, initializer=_start_worker,
                              initargs=(transform.columns, transform.plans, transform.context)) as pool:
         try:
             for batch in batches:
-                transform.remember(batch)
-                pending.append(pool.submit(_work, _pack(batch)))
+                pending.append((batch, pool.submit(_work, _pack(batch))))
                 if len(pending) >= IN_FLIGHT * jobs:
-                    yield _collect(transform, pending.popleft())
+                    yield _collect(transform, *pending.popleft())
             while pending:
-                yield _collect(transform, pending.popleft())
+                yield _collect(transform, *pending.popleft())
         finally:
-            for future in pending:
+            for _, future in pending:
                 future.cancel()
 
 
-def _collect(transform: Transformer, future: Future[tuple[bytes | Batch, dict[str, int]]]) -> Batch:
+def _collect(transform: Transformer, batch: Batch, future: Future[tuple[bytes | Batch, dict[str, int]]]) -> Batch:
     packed, unchanged = future.result()
+    rows = _unpack(packed)
+    transform.remember(batch, rows)
     transform._count_unchanged(unchanged)
-    return _unpack(packed)
+    return rows
 
 
 def default_jobs() -> int:

@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from govkit.actions.anonymize.export import (
+    IDEMPOTENT,
     LEAK_CHECKED,
     LEAK_SAMPLE,
     SCAN_SAMPLE,
@@ -65,10 +66,6 @@ from govkit.sources.formats.jsonfile import MAX_DEPTH, path_key
 LINE_SUFFIXES = frozenset({".jsonl", ".ndjson", ".jsonlines"})
 JSON_SUFFIXES = LINE_SUFFIXES | {".json"}
 BATCH_LINES = 1000
-#: Operators whose fixed points are exactly the values already in their output form: ``mask``
-#: masks at least half of every value (separators aside), ``redact`` and ``replace`` give a
-#: constant. A value they leave as it was is anonymized already, not personal data left behind.
-IDEMPOTENT = frozenset({"mask", "redact", "replace"})
 
 
 def _base_suffix(path: Path) -> str:
