@@ -130,3 +130,20 @@ def test_chinook_postgres(chinook_postgres: str, workspace_factory: Callable[...
 @pytest.mark.server
 def test_chinook_mysql(chinook_mysql: str, workspace_factory: Callable[..., Workspace]) -> None:
     _check_chinook(workspace_factory(chinook_mysql))
+
+
+def test_a_shared_phone_does_not_make_another_customer_the_subject(
+    sqlite_workspace: Workspace, chinook_sqlite: Path
+) -> None:
+    """Customer 1's phone given to a second customer (one landline, two people): with the
+    subject's e-mail in the request, the other customer's row is not the subject's."""
+    with sqlite3.connect(chinook_sqlite) as conn:
+        phone, = conn.execute("SELECT Phone FROM Customer WHERE Email = ?", (SUBJECT,)).fetchone()
+        conn.execute("UPDATE Customer SET Phone = ? WHERE CustomerId = 2", (phone,))
+        conn.execute("UPDATE Customer SET Email = '' WHERE CustomerId = 3")
+        conn.execute("UPDATE Customer SET Phone = ? WHERE CustomerId = 3", (phone,))
+    both = _summary(locate(sqlite_workspace, {"email": SUBJECT, "phone": phone}))
+    # Customer 2 has another e-mail: someone else. Customer 3's is blank: nothing contradicts.
+    assert both["customer"] == ("subject", 2)
+    phone_only = _summary(locate(sqlite_workspace, {"phone": phone}))
+    assert phone_only["customer"] == ("subject", 3)  # without an e-mail nothing can contradict

@@ -16,6 +16,9 @@ The steps, and why each is shaped this way:
    identity fields of its own (it is then another person's record, e.g. customers whose
    support rep is the subject): those, and rows the subject's rows point to (the Employee who
    supports a customer), are reported as *links*, not as the subject's data.
+   A row matched by a shared kind of identifier (a phone number, a name) whose e-mail column
+   holds a *different* address is someone else's (a household sharing a landline), so when
+   the request gives an e-mail, such rows are left out: an erasure must never reach them.
 4. **Mentions**: long free-text columns that contain an identifier (``LIKE`` with bound,
    escaped patterns) are reported, not followed.
 5. **File sources** of the workspace: the lines holding an identifier
@@ -316,13 +319,32 @@ class Locator:
         return [col == value.strip()]
 
     def _match(self, conn: Connection, asset: AssetRecord, column: str, key: str, value: str, via: str,
-               subject_rows: dict[str, TableHit], order: list[str]) -> None:
+               subject_rows: dict[str, TableHit], order: list[str], guard: Any = None) -> None:
         clauses = self.condition(asset, column, key, value)
         for number, clause in enumerate(clauses):
             if number and (asset.row_estimate or 0) > NORMALIZED_SCAN_ROWS:
                 break
-            if self._add(conn, asset, clause, "subject", via, subject_rows, order):
+            where = clause if guard is None else sa.and_(clause, guard)
+            if self._add(conn, asset, where, "subject", via, subject_rows, order):
                 break
+
+    def _not_contradicted(self, asset: AssetRecord, key: str, subject: dict[str, str]) -> Any:
+        """A condition keeping the rows whose e-mail columns do not name someone else (None:
+        nothing to check). E-mail addresses belong to one person; phones and names do not."""
+        email = next((v for k, v in subject.items() if _norm_name(k) == "email"), None)
+        if email is None or _norm_name(key) == "email":
+            return None
+        columns = [i.column for i in self.identities
+                   if i.asset.lower() == asset.name.lower() and _norm_name(i.key) == "email"]
+        if not columns:
+            return None
+        table = self.graph.table(asset)
+        normalized = normalize_email(email)
+        trimmed = [sa.func.trim(table.c[c]) for c in columns]
+        return sa.and_(*[
+            sa.or_(table.c[c].is_(None), t == "", sa.func.lower(t) == normalized)
+            for c, t in zip(columns, trimmed, strict=True)
+        ])
 
     def run(self, subject: dict[str, str], report: LocateReport) -> None:
         display = self.source.display
@@ -373,7 +395,8 @@ class Locator:
             searched.add((asset.name, ident.column))
             self._advise(asset, ident.column, "identity column", report)
             via = f"{asset.name}.{ident.column} ({ident.entity or 'identifier'})"
-            self._match(conn, asset, ident.column, key, value, via, subject_rows, order)
+            self._match(conn, asset, ident.column, key, value, via, subject_rows, order,
+                        self._not_contradicted(asset, key, subject))
         # Other keys (customer_id=...) match a column of that name, the primary key first.
         for norm, (key, value) in wanted.items():
             if norm in (_norm_name(k) for k in KEY_ENTITIES) or any(_norm_name(i.key) == norm for i in self.identities):
