@@ -141,7 +141,7 @@ def test_a_file_without_line_feeds_is_one_range(tmp_path: Path) -> None:
     assert line_ranges(path, 10_000, 1000) == [(0, 10_000)]
 
 
-def _write_log(path: Path, lines: int) -> None:
+def _write_log(path: Path, lines: int, newline: str = "\n", encoding: str = "utf-8") -> None:
     rng = random.Random(5)
     data = SyntheticData(5)
     out = []
@@ -149,15 +149,18 @@ def _write_log(path: Path, lines: int) -> None:
         if index % 20 == 7:
             kind = sorted(KINDS)[index // 20 % len(KINDS)]
             value = KINDS[kind][0](data, rng)
-            out.append(f"2024-05-01 12:00:{index % 60:02d} INFO c.s.X - contact {value} seen")
+            out.append(f"2024-05-01 12:00:{index % 60:02d} INFO c.s.X - 联系人 {value} 已验证")
         else:
             out.append(f"2024-05-01 12:00:{index % 60:02d} DEBUG c.s.Y - order {rng.randint(1, 99999)} ok")
-    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    path.write_bytes((newline.join(out) + newline).encode(encoding))
 
 
-def test_split_scan_equals_one_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("newline", "encoding"), [("\n", "utf-8"), ("\r\n", "utf-8"), ("\n", "gb18030")])
+def test_split_scan_equals_one_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, newline: str, encoding: str
+) -> None:
     """Byte ranges give the same counts, lines and positions as reading the file in one go."""
-    _write_log(tmp_path / "app.log", 4000)
+    _write_log(tmp_path / "app.log", 4000, newline, encoding)
     options = FileScanOptions(jobs=1)
     whole = scan_files(tmp_path, options)
     monkeypatch.setattr(files_module, "PART_BYTES", 30_000)
@@ -165,6 +168,10 @@ def test_split_scan_equals_one_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     one, parts = whole.verdicts[0]["detail"], split.verdicts[0]["detail"]
     assert parts["file"]["parts"] > 3
     assert parts["file"]["lines"] == one["file"]["lines"] == 4000
+    assert parts["file"]["encoding"] == one["file"]["encoding"]
+    if encoding != "utf-8":
+        assert one["file"]["encoding"] == encoding
+    assert parts["file"]["problems"] == one["file"]["problems"]
     pattern_entities = {k: v for k, v in one["entities"].items() if v["source"] == "patterns"}
     assert pattern_entities, "the log holds validated entities"
     for name, tally in pattern_entities.items():
