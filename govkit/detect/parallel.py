@@ -103,21 +103,26 @@ def tally_batches(
     """
     if pool is None:
         for batch in batches:
-            for index, tally in enumerate(tallies):
-                tally.add(row[index] for row in batch)
+            for tally, values in zip(tallies, _columns(batch, len(tallies)), strict=True):
+                tally.add(values)
             on_batch(batch)
         return
     pending: deque[list[tuple[PatternTally, Future[Delta]]]] = deque()
     for batch in batches:
         pending.append([
-            (tally, pool.submit(table, tally, tally.count(row[index] for row in batch)))
-            for index, tally in enumerate(tallies)
+            (tally, pool.submit(table, tally, tally.count(values)))
+            for tally, values in zip(tallies, _columns(batch, len(tallies)), strict=True)
         ])
         on_batch(batch)
         while len(pending) >= pool.in_flight:
             _merge(pending.popleft())
     while pending:
         _merge(pending.popleft())
+
+
+def _columns(batch: list[tuple[Any, ...]], width: int) -> list[tuple[Any, ...]]:
+    """A batch of rows as columns (``zip`` transposes in C)."""
+    return list(zip(*batch, strict=True)) if batch else [() for _ in range(width)]
 
 
 def _merge(jobs: list[tuple[PatternTally, Future[Delta]]]) -> None:

@@ -63,13 +63,43 @@ def phone_score(value: str) -> float | None:
         return PHONE_SCORE if _valid(text, None) else None
     if text.startswith("00"):
         return PHONE_SCORE if _valid("+" + text[2:], None) else None
-    for region in list(_region_order):
+    for region in _likely_first(re.sub(r"\D", "", shape.group(1))):
         if _valid(text, region):
             if _region_order[0] != region:
                 _region_order.remove(region)
                 _region_order.insert(0, region)
             return PHONE_SCORE
     return None
+
+
+def _likely_first(digits: str) -> list[str]:
+    """Every region, those whose mobile or fixed-line numbering fits ``digits`` first.
+
+    Still every region is tried, so the verdict is the same as in any order; a cheap
+    regex per region saves a full parse of a US number as Chinese, French, German...
+    (about a third of the parses on a column of mixed national numbers).
+    """
+    first: list[str] = []
+    then: list[str] = []
+    for region in _region_order:
+        likely, prefix = _numbering(region)
+        national = digits[len(prefix):] if prefix and digits.startswith(prefix) else digits
+        (first if likely.fullmatch(national) or likely.fullmatch(digits) else then).append(region)
+    return first + then
+
+
+@functools.cache
+def _numbering(region: str) -> tuple[re.Pattern[str], str]:
+    """A region's mobile, fixed-line, toll-free and VoIP patterns in one, and its trunk prefix."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if metadata is None:
+        return re.compile(r"(?!)"), ""
+    patterns = [
+        desc.national_number_pattern
+        for desc in (metadata.mobile, metadata.fixed_line, metadata.toll_free, metadata.voip)
+        if desc is not None and desc.national_number_pattern
+    ]
+    return re.compile("|".join(f"(?:{p})" for p in patterns) or r"(?!)"), metadata.national_prefix or ""
 
 
 def _valid(text: str, region: str | None) -> bool:

@@ -119,3 +119,14 @@ def test_tallies_taken_in_workers_and_merged_in_order_equal_one_tally(engine: De
     }
     assert merged.stats["EMAIL_ADDRESS"].hits == 7
     assert workers[0].take() == (0, {})  # taking resets the counts
+
+
+@settings(max_examples=200, deadline=None)
+@given(number=st.from_regex(r"\(?0?[1-9]\d{1,2}\)?[ -]?\d{3,4}[ -]?\d{3,4}", fullmatch=True))
+def test_region_order_never_changes_the_verdict(number: str) -> None:
+    """Regions are tried likely-first for speed; the answer must be "valid in some region"."""
+    from govkit.detect.values import _valid
+
+    phone_score.cache_clear()
+    brute = any(_valid(number, region) for region in DEFAULT_PHONE_REGIONS)
+    assert (phone_score(number) is not None) is brute
