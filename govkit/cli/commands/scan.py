@@ -25,8 +25,9 @@ from govkit.scan import Progress, ScanOptions, scan
 @click.option("--seed", type=int, help="Sampling seed (default: [detection] seed).")
 @click.option("--include", multiple=True, metavar="GLOB", help="Only tables matching GLOB (repeatable).")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip tables matching GLOB (repeatable).")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes for files, and for --full scans of tables over 200,000 rows "
-                   "(default: one per core; 1: all in this process).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1),
+              help="Worker processes: files (text files over 16 MB are split between them), and --full "
+                   "scans of tables over 200,000 rows (default: one per core; 1: all in this process).")
 @click.option("--force", is_flag=True, help="Files: rescan files that did not change since the last scan.")
 @click.option("--max-file-mb", type=click.FloatRange(min=0.001), default=100.0, show_default=True,
               help="Files: skip files larger than this.")
