@@ -12,6 +12,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -342,12 +343,8 @@ def _classify_table(
     if options.full:
         tallies = [classifier.get().pattern_tally(table.qualified, c.name, c.kind) for c in readable]
         workers = worker_count(options.jobs, table.row_estimate)
-        pool = JudgePool(workers, settings.model, settings.language) if workers > 1 else None
-        try:
+        with JudgePool(workers, settings.model, settings.language) if workers > 1 else nullcontext() as pool:
             columns, rows, total = _full_read(source, table, size, seed, options.batch_size, tallies, pool)
-        finally:
-            if pool is not None:
-                pool.close()
         method = f"every row read; names and shapes judged on a {size}-row reservoir sample"
     else:
         sample = source.sample(table, size, seed)

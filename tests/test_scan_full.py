@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 from faker import Faker
 
 from govkit.scan import ScanOptions, scan
@@ -70,3 +71,18 @@ def test_worker_count_only_parallelises_big_tables_unless_asked() -> None:
     assert worker_count(None, None) == 1
     assert worker_count(None, PARALLEL_MIN_ROWS) >= 1
     assert worker_count(3, 10) == 3
+
+
+def test_a_dead_worker_is_one_clear_error(engine: object) -> None:
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    from govkit.detect.columns import ColumnClassifier
+    from govkit.detect.parallel import _merge
+    from govkit.errors import SourceError
+
+    tally = ColumnClassifier(engine).pattern_tally("shop.customers", "email", "text")  # type: ignore[arg-type]
+    died: Future[object] = Future()
+    died.set_exception(BrokenProcessPool("killed"))
+    with pytest.raises(SourceError, match=r"^shop\.customers: a worker process died .* --jobs 1$"):
+        _merge("shop.customers", [(tally, died)])  # type: ignore[list-item]

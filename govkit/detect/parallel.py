@@ -21,10 +21,12 @@ import os
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from govkit.detect.columns import ColumnClassifier, EntityStat, PatternTally, ValueKind
 from govkit.detect.engine import get_engine
+from govkit.errors import SourceError
 
 #: Below this many rows a table is judged in-process unless workers are asked for: starting
 #: workers (each loads the engine, about two seconds) costs more than it saves.
@@ -115,9 +117,9 @@ def tally_batches(
         ])
         on_batch(batch)
         while len(pending) >= pool.in_flight:
-            _merge(pending.popleft())
+            _merge(table, pending.popleft())
     while pending:
-        _merge(pending.popleft())
+        _merge(table, pending.popleft())
 
 
 def _columns(batch: list[tuple[Any, ...]], width: int) -> list[tuple[Any, ...]]:
@@ -125,6 +127,13 @@ def _columns(batch: list[tuple[Any, ...]], width: int) -> list[tuple[Any, ...]]:
     return list(zip(*batch, strict=True)) if batch else [() for _ in range(width)]
 
 
-def _merge(jobs: list[tuple[PatternTally, Future[Delta]]]) -> None:
+def _merge(table: str, jobs: list[tuple[PatternTally, Future[Delta]]]) -> None:
     for tally, future in jobs:
-        tally.merge(*future.result())
+        try:
+            delta = future.result()
+        except BrokenProcessPool:
+            raise SourceError(
+                f"{table}: a worker process died while judging values (out of memory?); "
+                "run the scan again with --jobs 1"
+            ) from None
+        tally.merge(*delta)
