@@ -600,7 +600,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, help="values per column (default 250, quick 100)")
     parser.add_argument("--baseline-per-column", type=int, help="baseline cells per column (default 40, quick 12)")
     parser.add_argument(
-        "--group", choices=("all", "core", "business", "holdout", "holdout2"), default="all", help="which columns to score"
+        "--group",
+        choices=("all", "core", "business", "holdout", "holdout2"),
+        default="all",
+        help="which columns to score",
     )
     args = parser.parse_args(argv)
     rows = args.rows or (100 if args.quick else 250)
