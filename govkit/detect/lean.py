@@ -16,6 +16,7 @@ post-processing on top of it. Anything else goes through its own ``analyze``.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any, cast
 
 import regex  # type: ignore[import-untyped]  # Presidio's regex library, no stubs
@@ -24,6 +25,8 @@ from presidio_analyzer.pattern_recognizer import REGEX_TIMEOUT_SECONDS
 
 if TYPE_CHECKING:
     from presidio_analyzer import Pattern
+
+log = logging.getLogger(__name__)
 
 _MIN = EntityRecognizer.MIN_SCORE
 _MAX = EntityRecognizer.MAX_SCORE
@@ -39,19 +42,24 @@ def pattern_results(recognizer: PatternRecognizer, text: str) -> list[Recognizer
     patterns: list[Pattern] = cast(Any, recognizer).patterns
     for pattern in patterns:
         compiled = _compiled(pattern, flags)
-        for match in compiled.finditer(text, timeout=REGEX_TIMEOUT_SECONDS):
-            start, end = match.span()
-            if start == end:
-                continue
-            current = text[start:end]
-            score = pattern.score
-            validation = validate(current)
-            if validation is not None:
-                score = _MAX if validation else _MIN
-            if invalidate(current):
-                score = _MIN
-            if score > _MIN:
-                found.append(RecognizerResult(entity, start, end, score, None, {}))  # type: ignore[arg-type]
+        try:
+            for match in compiled.finditer(text, timeout=REGEX_TIMEOUT_SECONDS):
+                start, end = match.span()
+                if start == end:
+                    continue
+                current = text[start:end]
+                score = pattern.score
+                validation = validate(current)
+                if validation is not None:
+                    score = _MAX if validation else _MIN
+                if invalidate(current):
+                    score = _MIN
+                if score > _MIN:
+                    found.append(RecognizerResult(entity, start, end, score, None, {}))  # type: ignore[arg-type]
+        except TimeoutError:
+            # As Presidio: the pattern's matches so far are kept, the rest skipped, and the
+            # scan goes on (the pattern's name is logged, never the text).
+            log.warning("Regex pattern %r timed out after %s seconds, skipping.", pattern.name, REGEX_TIMEOUT_SECONDS)
     return remove_duplicates(found)
 
 

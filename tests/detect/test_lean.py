@@ -64,3 +64,23 @@ def test_prefilter_over_joined_text_passes_exactly_the_values_it_matches(values:
     assert prefilter is not None
     expected = [i for i, v in enumerate(values) if prefilter.search(v)]
     assert _passing(prefilter, values, list(_chunks(values))) == expected
+
+
+def test_a_pattern_that_times_out_is_skipped_as_presidio_skips_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Presidio logs a regex timeout and keeps the other patterns' results; so must the lean path."""
+    import presidio_analyzer.pattern_recognizer as presidio_patterns
+    from presidio_analyzer import Pattern, PatternRecognizer
+
+    import govkit.detect.lean as lean
+
+    monkeypatch.setattr(presidio_patterns, "REGEX_TIMEOUT_SECONDS", 0.01)
+    monkeypatch.setattr(lean, "REGEX_TIMEOUT_SECONDS", 0.01)
+    recognizer = PatternRecognizer(
+        "X",
+        patterns=[Pattern("slow", r"(?:a|aa)+$", 0.5), Pattern("plain", r"b\d", 0.6)],
+        global_regex_flags=0,
+    )
+    text = "b1 " + "a" * 60 + "!"  # exponential backtracking: the first pattern times out
+    expected = recognizer.analyze(text, ["X"], None)
+    assert _key(expected) == [("X", 0, 2, 0.6)]
+    assert _key(run_recognizer(recognizer, text, ["X"])) == _key(expected)
