@@ -395,9 +395,10 @@ def _run(tasks: list[_Task], options: FileScanOptions, display: str, progress: P
     # parts of a split file go in file order, so its first part starts first.
     ordered = sorted(units, key=lambda t: (-t.size, t.relative, t.part[0] if t.part else 0))
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
+    pool = ProcessPoolExecutor(
         max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(options.model,)
-    ) as pool:
+    )
+    try:
         futures: dict[Future[_Outcome | _PartOutcome], _Task] = {
             pool.submit(_worker_scan, t, options): t for t in ordered
         }
@@ -417,6 +418,10 @@ def _run(tasks: list[_Task], options: FileScanOptions, display: str, progress: P
             if progress:
                 progress("file", merged.relative)
             yield merged
+    finally:
+        # On an error, Ctrl-C or a caller that stops early, the queued files (or parts of a
+        # big log) are dropped instead of scanned for nobody; only those running are awaited.
+        pool.shutdown(wait=True, cancel_futures=True)
     parts.check_empty()
 
 
