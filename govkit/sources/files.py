@@ -115,6 +115,9 @@ class _Task:
     #: ``parts`` the number of parts of that file.
     part: tuple[int, int, int] | None = None
     parts: int = 1
+    #: The whole file's size when it was cut (a part's share of the NER sample is its share
+    #: of these bytes, not of a live log that has grown since).
+    file_size: int = 0
 
 
 @dataclass(slots=True)
@@ -434,7 +437,8 @@ def _split(tasks: list[_Task]) -> list[_Task]:
             out.append(task)
             continue
         for index, (start, end) in enumerate(ranges):
-            out.append(_Task(task.path, task.relative, end - start, task.mtime_ns, (index, start, end), len(ranges)))
+            part = (index, start, end)
+            out.append(_Task(task.path, task.relative, end - start, task.mtime_ns, part, len(ranges), task.size))
     return out
 
 
@@ -535,7 +539,7 @@ def scan_part(task: _Task, options: FileScanOptions, engine: DetectionEngine) ->
         part.failure = _os_reason(exc) if isinstance(exc, OSError) else "unreadable"
         return part
     try:
-        whole = max(1, os.path.getsize(task.path))
+        whole = max(1, task.file_size or end)
         share = math.ceil(options.ner_lines * (end - start) / whole)
         scanner = SpanScanner(engine, ner_lines=share, seed=options.seed, key=f"{task.relative}#{index}")
         try:

@@ -230,3 +230,23 @@ def test_split_file_gives_the_same_result_with_two_workers(tmp_path: Path, monke
     assert [v["detail"] for v in one.verdicts] == [v["detail"] for v in two.verdicts]
     assert [f.to_dict() for f in one.findings] == [f.to_dict() for f in two.findings]
     assert one.fingerprints == two.fingerprints
+
+
+def test_a_part_gets_the_same_ner_share_when_the_log_grows_during_the_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: DetectionEngine
+) -> None:
+    """A live log is appended to while its parts wait for a worker: the bytes of each part are
+    fixed at the split, and so must be its share of the NER sample (else it depends on timing)."""
+    path = tmp_path / "app.log"
+    lines = [f"2024-05-01 12:00:{i % 60:02d} INFO met John Smith and Maria Garcia at {i}" for i in range(2000)]
+    path.write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(files_module, "PART_BYTES", 30_000)
+    options = FileScanOptions(jobs=1, ner_sample=2)  # 20 NER lines for the whole file
+    info = path.stat()
+    units = files_module._split([files_module._Task(str(path), "app.log", info.st_size, info.st_mtime_ns)])
+    assert len(units) > 2
+    before = [files_module.scan_part(unit, options, engine).scan for unit in units]
+    with path.open("a") as handle:
+        handle.write("x\n" * 200_000)  # the file is ten times bigger now
+    after = [files_module.scan_part(unit, options, engine).scan for unit in units]
+    assert [s.ner_lines_analysed for s in after if s] == [s.ner_lines_analysed for s in before if s]
