@@ -557,10 +557,25 @@ def scan_part(task: _Task, options: FileScanOptions, engine: DetectionEngine) ->
         source.close()
     if index == 0:
         try:
-            part.fingerprint = fingerprint(task.path)
+            part.fingerprint = _cut_fingerprint(task.path, task.file_size or end, task.mtime_ns)
         except OSError:
             part.fingerprint = None
     return part
+
+
+def _cut_fingerprint(path: str | Path, size: int, mtime_ns: int) -> dict[str, Any]:
+    """:func:`fingerprint` of the file as it was when cut into parts: its first ``size`` bytes.
+
+    The parts end where the file ended then; a live log grows meanwhile, and a fingerprint
+    of the grown file would make the next incremental scan skip the lines never read.
+    """
+    digest = hashlib.sha256()
+    left = size
+    with open(path, "rb") as handle:
+        while left > 0 and (chunk := handle.read(min(left, 1024 * 1024))):
+            digest.update(chunk)
+            left -= len(chunk)
+    return {"size": size, "mtime_ns": mtime_ns, "sha256": digest.hexdigest()}
 
 
 def scan_one(task: _Task, options: FileScanOptions, engine: DetectionEngine) -> _Outcome:

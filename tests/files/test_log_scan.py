@@ -250,3 +250,26 @@ def test_a_part_gets_the_same_ner_share_when_the_log_grows_during_the_scan(
         handle.write("x\n" * 200_000)  # the file is ten times bigger now
     after = [files_module.scan_part(unit, options, engine).scan for unit in units]
     assert [s.ner_lines_analysed for s in after if s] == [s.ner_lines_analysed for s in before if s]
+
+
+def test_a_split_log_is_fingerprinted_as_it_was_cut(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bytes appended after the cut are not scanned, so the fingerprint must not cover them:
+    otherwise the next incremental scan takes the grown log for unchanged and never reads them."""
+    import hashlib
+
+    path = tmp_path / "app.log"
+    path.write_text("".join(f"2024-05-01 INFO line {i}\n" for i in range(3000)))
+    original = path.read_bytes()
+    monkeypatch.setattr(files_module, "PART_BYTES", 30_000)
+    info = path.stat()
+    units = files_module._split([files_module._Task(str(path), "app.log", info.st_size, info.st_mtime_ns)])
+    assert len(units) > 1
+    assert units[0].part is not None
+    assert units[0].part[0] == 0
+    with path.open("a") as handle:
+        handle.write("2024-05-01 INFO appended after the cut\n")
+    first = files_module.scan_part(units[0], FileScanOptions(jobs=1), get_engine())
+    assert first.fingerprint is not None
+    assert first.fingerprint["size"] == len(original)
+    assert first.fingerprint["sha256"] == hashlib.sha256(original).hexdigest()
+    assert not files_module._unchanged(str(path), path.stat(), first.fingerprint)
