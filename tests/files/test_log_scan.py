@@ -273,3 +273,15 @@ def test_a_split_log_is_fingerprinted_as_it_was_cut(tmp_path: Path, monkeypatch:
     assert first.fingerprint["size"] == len(original)
     assert first.fingerprint["sha256"] == hashlib.sha256(original).hexdigest()
     assert not files_module._unchanged(str(path), path.stat(), first.fingerprint)
+
+
+@pytest.mark.parametrize("number", ["+43 1 234567890123", "0043 1 234567890123", "0062 812 3456 78901"])
+def test_an_international_number_of_fifteen_digits_is_a_phone_however_written(
+    engine: DetectionEngine, number: str
+) -> None:
+    """E.164's 15 digits do not count the ``00`` dialling prefix."""
+    from govkit.sources.formats.spans import _PhoneCheck
+
+    text = f"call {number} now"
+    start = text.index(number)
+    assert _PhoneCheck(engine).score(text, start, start + len(number), number) is not None

@@ -429,7 +429,8 @@ class _PhoneCheck:
 
     def _score(self, token: str) -> float | None:
         digits = _NON_DIGITS.sub("", token)
-        if not 7 <= len(digits) <= 15:
+        # E.164 allows 15 digits after the ``+``; a ``00`` dialling prefix is not one of them.
+        if not 7 <= len(digits) - (2 if token.startswith("00") else 0) <= 15:
             return None
         if token.startswith(("+", "00")):
             candidate = "+" + digits[2:] if token.startswith("00") else token
