@@ -36,6 +36,7 @@ from typing import Any, Literal
 
 from govkit.detect.engine import NER_SCORE, DetectionEngine, Span
 from govkit.detect.evidence import mask
+from govkit.detect.han_names import han_name_share
 from govkit.detect.names import NameHint, hints_for
 from govkit.detect.prose import credible_spans, is_foreign_prose
 from govkit.detect.values import WHOLE_VALUE_CHECKS
@@ -332,6 +333,15 @@ class ColumnClassifier:
                 candidates[entity] = EntityVerdict(
                     entity, _clamp(0.4 + 0.45 * share), round(share * profile.n), stat.examples,
                     "values look like",
+                )
+        # Rule 6, Chinese names: the NER model is English and cannot read them; their form
+        # (a common surname and one or two characters, surnames repeating) can tell.
+        if "PERSON" not in candidates and not proven and profile.letters >= 0.5:
+            han_share = han_name_share(texts)
+            if han_share:
+                candidates["PERSON"] = EntityVerdict(
+                    "PERSON", _clamp(0.5 + 0.35 * han_share), round(han_share * profile.n),
+                    [mask(v, "PERSON") for v in list(texts)[:3]], "values look like",
                 )
         # Rule 6, addresses: NER tags the town or street inside each one-line address, not
         # the whole value, so the share that counts is of values *containing* a place.

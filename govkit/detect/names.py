@@ -4,9 +4,9 @@ Names are strong hints and weak proof: ``email_verified`` holds booleans, ``name
 ``genre`` table holds genres. So this module only produces *evidence* (entity, strength, the
 term that matched); :mod:`govkit.detect.columns` weighs it against the values.
 
-Terms cover English, German, French, Spanish/Portuguese, Chinese characters and pinyin
-(including the initial-letter abbreviations Chinese schemas use, such as ``sfzh`` for
-身份证号). A term matches a whole token of the name, or a run of consecutive tokens written
+Terms cover English, German, French, Spanish/Portuguese, Italian, Dutch, Japanese, Chinese
+characters and pinyin (including the initial-letter abbreviations Chinese schemas use, such
+as ``sfzh`` for 身份证号). A term matches a whole token of the name, or a run of consecutive tokens written
 together (``firstname`` = ``first`` + ``name``), never an arbitrary substring: ``tel`` must
 not fire inside ``hotel``.
 """
@@ -20,14 +20,20 @@ from dataclasses import dataclass
 _LEXICON: list[tuple[str, float, tuple[str, ...]]] = [
     ("EMAIL_ADDRESS", 0.9, ("email", "e_mail", "emailaddress", "mail", "mailaddress", "courriel",
                              "correo", "邮箱", "电子邮件", "电子邮箱", "youxiang", "yx", "emailadresse",
-                             "mailadresse", "adresseelectronique", "correoelectronico")),
+                             "mailadresse", "adresseelectronique", "correoelectronico",
+                             "emailadres", "indirizzoemail", "メール", "メールアドレス", "电邮")),
     ("PHONE_NUMBER", 0.9, ("phone", "phonenumber", "telephone", "tel", "telefon", "telefono",
-                            "telephone", "téléphone", "telefone", "mobile", "mobil", "cell",
+                            "telephone", "téléphone", "telefone", "mobile", "mobil",
                             "cellphone", "handy", "fax", "telefax", "portable", "celular",
                             "telefonnummer", "mobilnummer", "handynummer", "rufnummer", "faxnummer",
                             "movil", "móvil", "telemovel", "telemóvel",
                             "电话", "手机", "手机号", "手机号码", "电话号码", "联系电话", "传真",
-                            "shouji", "sjh", "dianhua", "lxdh", "msisdn")),
+                            "shouji", "sjh", "dianhua", "lxdh", "msisdn",
+                            "telefoon", "telefoonnummer", "mobiel", "mobielnummer", "cellulare",
+                            "numerotelefono", "電話", "電話番号", "携帯", "携帯電話", "手機", "聯絡電話")),
+    # "cell" is also a spreadsheet cell, a cell tower (cell_id) or a prison cell: its
+    # values must be phone numbers that validate, the name alone is not enough.
+    ("PHONE_NUMBER", 0.6, ("cell",)),
     ("PERSON", 0.85, ("firstname", "lastname", "first_name", "last_name", "fullname", "surname",
                       "givenname", "familyname", "forename", "middlename", "maidenname",
                       "vorname", "nachname", "familienname", "prenom", "prénom", "nomdefamille",
@@ -35,31 +41,45 @@ _LEXICON: list[tuple[str, float, tuple[str, ...]]] = [
                       "联系人", "xingming", "xm", "realname", "username_real",
                       "customername", "contactname", "employeename", "personname", "holder",
                       "nomcomplet", "nombrecompleto", "kundenname",
-                      "cardholder", "accountholder", "recipient", "patientname")),
-    ("PERSON", 0.45, ("name", "nom", "contact", "owner", "author", "composer", "artist")),
+                      "cardholder", "accountholder", "recipient", "patientname",
+                      # Roles that are always people, in the languages above and Dutch,
+                      # Italian and Japanese: the name of the role is the column's name.
+                      "empfänger", "empfaenger", "absender", "ansprechpartner", "kontoinhaber",
+                      "inhaber", "destinataire", "expediteur", "expéditeur", "titulaire",
+                      "destinatario", "remitente", "remetente", "titular", "mittente",
+                      "nomecompleto", "nominativo", "cognome", "voornaam", "achternaam",
+                      "volledigenaam", "huurder", "inquilino", "addressee", "sender",
+                      "收件人", "寄件人", "收货人", "发件人", "收款人", "付款人", "持卡人", "入住人",
+                      "户主", "负责人", "经办人", "乘客", "客户名", "氏名", "名前", "お名前",
+                      "shoujianren", "sjr", "lianxiren", "lxr")),
+    ("PERSON", 0.45, ("name", "nom", "naam", "contact", "owner", "author", "composer", "artist")),
     ("LOCATION", 0.85, ("address", "addr", "street", "streetaddress", "adresse", "strasse",
                         "straße", "anschrift", "rue", "direccion", "dirección", "endereco",
                         "endereço", "地址", "住址", "家庭住址", "dizhi", "zhuzhi", "postcode",
                         "postalcode", "zip", "zipcode", "plz", "postleitzahl", "codepostal",
                         "邮编", "youbian", "codigopostal", "códigopostal", "cep", "morada",
-                        "domicilio", "wohnadresse", "lieferadresse", "rechnungsadresse")),
+                        "domicilio", "wohnadresse", "lieferadresse", "rechnungsadresse",
+                        "adres", "straat", "straatnaam", "indirizzo", "住所", "郵便番号",
+                        "收货地址", "收件地址")),
     # A city column holds places whatever the table; "state" or "region" may be a status.
     ("LOCATION", 0.8, ("city", "town", "ort", "wohnort", "stadt", "ville", "ciudad", "cidade",
                        "localidad", "localidade", "municipio", "commune", "城市", "chengshi",
-                       "城市名")),
+                       "城市名", "woonplaats", "città", "citta", "comune", "所在地")),
     ("LOCATION", 0.6, ("state", "province", "region", "county", "省份",
                        "country", "land", "pays", "pais", "país", "国家")),
     ("DATE_TIME", 0.9, ("birthdate", "birth_date", "dateofbirth", "dob", "birthday", "born",
                         "geburtsdatum", "geburtstag", "datenaissance", "naissance",
                         "fechanacimiento", "nacimiento", "nascimento", "出生日期", "生日", "出生", "csrq",
-                        "chusheng", "shengri", "deathdate", "dateofdeath")),
+                        "chusheng", "shengri", "deathdate", "dateofdeath", "geboortedatum",
+                        "datadinascita", "datanascita", "生年月日")),
     ("CN_RESIDENT_ID", 0.9, ("sfzh", "sfz", "身份证", "身份证号", "身份证号码", "公民身份号码",
                              "shenfenzheng", "shenfenzhenghao", "idcard", "idcardno",
                              "idcardnumber", "residentid", "nationalid", "idnumber", "idno")),
     ("CREDIT_CARD", 0.9, ("creditcard", "cardnumber", "cardno", "ccnumber", "pan",
                           "kartennummer", "kreditkarte", "carte", "tarjeta", "cartao", "信用卡")),
     ("CN_BANK_CARD", 0.9, ("bankcard", "银行卡", "银行卡号", "yinhangka", "yhk", "yhkh")),
-    ("IBAN_CODE", 0.95, ("iban", "bankaccount", "accountnumber", "kontonummer", "rib")),
+    ("IBAN_CODE", 0.95, ("iban", "bankaccount", "accountnumber", "kontonummer", "rib",
+                         "rekeningnummer", "bankverbindung")),
     ("IP_ADDRESS", 0.85, ("ip", "ipaddress", "ipaddr", "clientip", "remoteaddr", "remoteip",
                           "sourceip", "ipv4", "ipv6")),
     ("US_SSN", 0.95, ("ssn", "socialsecurity", "socialsecuritynumber")),
@@ -95,8 +115,9 @@ _ENTRIES: list[tuple[str, float, str]] = sorted(
 )
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-_SPLIT = re.compile(r"[^0-9A-Za-z\u00c0-\u024f\u4e00-\u9fff]+")
-_HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
+#: Han characters and Japanese kana (\u3040-\u30ff) carry no separators between words.
+_SPLIT = re.compile(r"[^0-9A-Za-z\u00c0-\u024f\u3040-\u30ff\u4e00-\u9fff]+")
+_HAN_RUN = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,8 +161,12 @@ def hints_for(column: str, table: str = "") -> list[NameHint]:
             continue
         used.update(span)
         negator = next((parts[i] for i in range(len(parts)) if i not in span and parts[i] in _NEGATORS), None)
-        if entity == "PERSON" and strength < 0.5 and _about_people(table):
-            strength = 0.8  # "name" in a customers table: strong enough with name-shaped values
+        if entity == "PERSON" and strength < 0.5 and (
+            _about_people(table) or any(_PEOPLE_ROLE.fullmatch(parts[i]) for i in range(len(parts)) if i not in span)
+        ):
+            # "name" in a customers table, "nom_eleve", "nombre_cliente": strong enough
+            # with name-shaped values (a bare surname is a single word).
+            strength = 0.8
         if entity not in hints or hints[entity].strength < strength:
             hints[entity] = NameHint(entity, strength, term, negator)
     location = hints.get("LOCATION")
@@ -169,8 +194,21 @@ def _find_term(parts: list[str], term: str) -> range | None:
 
 _PEOPLE_TABLES = re.compile(
     r"customer|client|user|person|people|employee|staff|member|patient|contact|student|"
-    r"account|subscriber|kunde|mitarbeiter|客户|用户|员工|会员|患者|kehu|yonghu|yuangong",
+    r"account|subscriber|kunde|mitarbeiter|客户|用户|员工|会员|患者|kehu|yonghu|yuangong|"
+    r"eleve|élève|etudiant|étudiant|schueler|schüler|alumno|aluno|leerling|guest|ospite|"
+    r"huesped|huésped|tenant|locataire|mieter|huurder|inquilino|passenger|passager|pasajero|"
+    r"paciente|klant|学生|住户|租户|乘客|旅客|顾客|顧客",
     re.IGNORECASE,
+)
+#: A word of the column itself that says whose name it is (``nom_eleve``, ``nombre_cliente``,
+#: ``member_name``). Whole tokens only, and not "account" or "contact": an account's or a
+#: contact record's name may be a label such as "Main Savings".
+_PEOPLE_ROLE = re.compile(
+    r"(?:customer|client|cliente|user|person|employee|staff|member|patient|paciente|student|"
+    r"kunde|mitarbeiter|eleve|élève|etudiant|étudiant|schueler|schüler|alumno|aluno|studente|"
+    r"leerling|guest|gast|ospite|huesped|huésped|tenant|locataire|mieter|huurder|inquilino|"
+    r"passenger|passager|pasajero|klant|salarie|salarié|employe|employé|empleado|dipendente|"
+    r"werknemer|medewerker|socio|adherent|adhérent|abonne|abonné|titular|titulaire)s?"
 )
 
 
