@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import phonenumbers
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from govkit.detect.columns import ColumnClassifier, ColumnSample
@@ -124,9 +124,14 @@ def test_tallies_taken_in_workers_and_merged_in_order_equal_one_tally(engine: De
 @settings(max_examples=200, deadline=None)
 @given(number=st.from_regex(r"\(?0?[1-9]\d{1,2}\)?[ -]?\d{3,4}[ -]?\d{3,4}", fullmatch=True))
 def test_region_order_never_changes_the_verdict(number: str) -> None:
-    """Regions are tried likely-first for speed; the answer must be "valid in some region"."""
-    from govkit.detect.values import _valid
+    """Regions are tried likely-first for speed; the answer must be "valid in some region".
 
+    Shapes phone_score rejects before any region is tried (a Brazilian CEP ``30000-000``,
+    a date) are not about the order, so they are left out.
+    """
+    from govkit.detect.values import _NOT_PHONE, _valid
+
+    assume(not _NOT_PHONE.match(number))
     phone_score.cache_clear()
     brute = any(_valid(number, region) for region in DEFAULT_PHONE_REGIONS)
     assert (phone_score(number) is not None) is brute
