@@ -212,7 +212,7 @@ class ColumnClassifier:
         if profile.free_text and not any(h.effective_strength >= 0.8 for h in hints):
             return None
         if sample.full_patterns is not None and sample.full_patterns.n:
-            return sample.full_patterns.stats, sample.full_patterns.n
+            return sample.full_patterns.settled(), sample.full_patterns.n
         hint_strength = {h.entity_type: h.effective_strength for h in hints}
         return self._pattern_stats(texts, hint_strength, full=True, kind=sample.kind), profile.n
 
@@ -463,9 +463,15 @@ class ColumnClassifier:
         return stats
 
     def _judge(
-        self, distinct: list[str], hint_strength: dict[str, float], *, full: bool, kind: ValueKind
+        self, distinct: list[str], hint_strength: dict[str, float], *, full: bool, kind: ValueKind,
+        settle: bool = True,
     ) -> list[dict[str, tuple[float, str]]]:
-        """For each distinct value, the entities it carries: entity -> (score, text to show)."""
+        """For each distinct value, the entities it carries: entity -> (score, text to show).
+
+        ``settle=False`` leaves look-alike claims unsettled (:func:`_settle_look_alikes`):
+        a :class:`PatternTally` settles them once over the whole column instead of per batch,
+        so that its counts do not depend on how the rows were batched or shared out.
+        """
         entities = _pattern_entities(kind, hint_strength)
         if entities is not None and not entities:
             return [{} for _ in distinct]
@@ -490,7 +496,8 @@ class ColumnClassifier:
                 if score is not None:
                     best[entity] = (score, value)
             judged.append(best)
-        _settle_look_alikes(judged)
+        if settle:
+            _settle_look_alikes(judged)
         return judged
 
 
@@ -509,6 +516,9 @@ class PatternTally:
         self.kind = kind
         self.hint_strength = {h.entity_type: h.effective_strength for h in hints_for(column, table)}
         self.stats: dict[str, EntityStat] = {}
+        #: Per look-alike pair, the hits of values both entities claim (the same digits):
+        #: what :meth:`settled` takes away from one of them once the whole column is counted.
+        self.shared: dict[tuple[str, str], dict[str, EntityStat]] = {}
         self.n = 0
         self._seen: dict[str, dict[str, tuple[float, str]]] = {}
 
@@ -540,30 +550,78 @@ class PatternTally:
     def add_counts(self, texts: Counter[str]) -> None:
         """Judge the values not seen before, then tally every value of the batch."""
         new = [v for v in texts if v not in self._seen]
-        judged = self.classifier._judge(new, self.hint_strength, full=True, kind=self.kind) if new else []
+        judged = (
+            self.classifier._judge(new, self.hint_strength, full=True, kind=self.kind, settle=False) if new else []
+        )
         self.n += sum(texts.values())
         fresh = dict(zip(new, judged, strict=True))
         if len(self._seen) < self.CACHE_VALUES:
             self._seen.update(fresh)
         for value, count in texts.items():
             best = fresh.get(value)
-            _tally(self.stats, count, best if best is not None else self._seen[value])
+            if best is None:
+                best = self._seen[value]
+            _tally(self.stats, count, best)
+            for pair, claims in _shared_claims(best).items():
+                _tally(self.shared.setdefault(pair, {}), count, claims)
 
-    def take(self) -> tuple[int, dict[str, EntityStat]]:
+    def settled(self) -> dict[str, EntityStat]:
+        """The column's counts with look-alike claims settled over the whole column
+        (:func:`_settle_look_alikes`'s rule, on row counts)."""
+        stats = {e: EntityStat(s.hits, s.score_total, list(s.examples)) for e, s in self.stats.items()}
+        for (checksum, look_alike), claims in self.shared.items():
+            claimed = stats[look_alike].hits if look_alike in stats else 0
+            if not claimed or look_alike not in claims:
+                continue
+            rate = claims[look_alike].hits / claimed
+            chance = _CHANCE_CHECKSUMS[(checksum, look_alike)]
+            if rate >= 0.9 and claimed >= _MIN_LOOK_ALIKES:
+                loser = look_alike
+            elif rate <= 3 * chance:
+                loser = checksum
+            else:
+                continue
+            if loser not in stats or loser not in claims:
+                continue
+            stat = stats[loser]
+            stat.hits -= claims[loser].hits
+            stat.score_total -= claims[loser].score_total
+            if stat.hits <= 0:
+                del stats[loser]
+        return stats
+
+    def take(self) -> tuple[int, dict[str, EntityStat], dict[tuple[str, str], dict[str, EntityStat]]]:
         """The counts so far, reset to zero (the judgement cache stays): a worker's delta."""
-        delta = (self.n, self.stats)
-        self.n, self.stats = 0, {}
+        delta = (self.n, self.stats, self.shared)
+        self.n, self.stats, self.shared = 0, {}, {}
         return delta
 
-    def merge(self, n: int, stats: dict[str, EntityStat]) -> None:
+    def merge(
+        self, n: int, stats: dict[str, EntityStat], shared: dict[tuple[str, str], dict[str, EntityStat]] | None = None
+    ) -> None:
         """Add counts taken from another tally of the same column (merged in batch order,
         the examples come out as a single process would have kept them)."""
         self.n += n
-        for entity, other in stats.items():
-            mine = self.stats.setdefault(entity, EntityStat())
-            mine.hits += other.hits
-            mine.score_total += other.score_total
-            mine.examples.extend(other.examples[: max(0, 3 - len(mine.examples))])
+        _merge_stats(self.stats, stats)
+        for pair, claims in (shared or {}).items():
+            _merge_stats(self.shared.setdefault(pair, {}), claims)
+
+
+def _merge_stats(mine: dict[str, EntityStat], theirs: dict[str, EntityStat]) -> None:
+    for entity, other in theirs.items():
+        stat = mine.setdefault(entity, EntityStat())
+        stat.hits += other.hits
+        stat.score_total += other.score_total
+        stat.examples.extend(other.examples[: max(0, 3 - len(stat.examples))])
+
+
+def _shared_claims(best: dict[str, tuple[float, str]]) -> dict[tuple[str, str], dict[str, tuple[float, str]]]:
+    """The look-alike pairs both claiming this value's digits, with both claims."""
+    out: dict[tuple[str, str], dict[str, tuple[float, str]]] = {}
+    for checksum, look_alike in _CHANCE_CHECKSUMS:
+        if checksum in best and look_alike in best and _digits(best[checksum][1]) in _digits(best[look_alike][1]):
+            out[(checksum, look_alike)] = {checksum: best[checksum], look_alike: best[look_alike]}
+    return out
 
 
 #: Entities whose validated matches essentially never occur by chance: even one hit in a

@@ -33,7 +33,7 @@ from govkit.errors import SourceError
 PARALLEL_MIN_ROWS = 200_000
 
 #: A batch's counts for one column, as :meth:`PatternTally.take` returns them.
-Delta = tuple[int, dict[str, EntityStat]]
+Delta = tuple[int, dict[str, EntityStat], dict[tuple[str, str], dict[str, EntityStat]]]
 
 _worker_classifier: ColumnClassifier | None = None
 _worker_tallies: dict[tuple[str, str], PatternTally] = {}

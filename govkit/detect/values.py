@@ -56,7 +56,7 @@ def phone_score(value: str) -> float | None:
     shape = _PHONE_SHAPE.match(text)
     if shape is None or _NOT_PHONE.match(text):
         return None
-    digits = sum(c.isdigit() for c in shape.group(1))
+    digits = sum(c.isdigit() for c in shape.group(1)) - (2 if text.startswith("00") else 0)  # 00: the dialling prefix
     if not 7 <= digits <= _MAX_PHONE_DIGITS:
         return None
     if text.startswith("+"):

@@ -79,6 +79,13 @@ def test_a_fifteen_digit_international_number_is_still_checked() -> None:
     assert phone_score("+86 138 0013 8000") is not None
 
 
+@pytest.mark.parametrize("value", ["0043 1 234567890123", "0062 812 3456 78901"])
+def test_the_00_dialling_prefix_does_not_count_towards_the_digit_limit(value: str) -> None:
+    """Long international numbers written with 00 score like their + form."""
+    assert phone_score(value) == phone_score("+" + value[2:])
+    assert phone_score(value) is not None
+
+
 def test_get_engine_returns_one_engine_however_it_is_called(engine: DetectionEngine) -> None:
     """Positional, keyword and default calls share one cache entry: the model loads once."""
     from govkit.detect.engine import DEFAULT_MODEL, get_engine
@@ -118,7 +125,7 @@ def test_tallies_taken_in_workers_and_merged_in_order_equal_one_tally(engine: De
         e: (s.hits, s.examples) for e, s in alone.stats.items()
     }
     assert merged.stats["EMAIL_ADDRESS"].hits == 7
-    assert workers[0].take() == (0, {})  # taking resets the counts
+    assert workers[0].take() == (0, {}, {})  # taking resets the counts
 
 
 @settings(max_examples=200, deadline=None)
