@@ -285,3 +285,16 @@ def test_an_international_number_of_fifteen_digits_is_a_phone_however_written(
     text = f"call {number} now"
     start = text.index(number)
     assert _PhoneCheck(engine).score(text, start, start + len(number), number) is not None
+
+
+def test_a_name_far_into_a_long_line_is_found_at_its_own_column(engine: DetectionEngine) -> None:
+    """NER reads a candidate line from a few words before its first capitalised pair; the
+    position reported must still be the name's column on the whole line."""
+    head = "2024-05-01 12:00:00,123 INFO  [exec-12] c.s.session.AuthenticationService - "
+    line = head + "login ok after 2 attempts for Maria Garcia from the web portal"
+    found: list[tuple[int, int, str]] = []
+    scanner = SpanScanner(engine, ner_lines=10, sink=lambda ln, column, name: found.append((ln, column, name)))
+    scanner.feed(TextBlock(line + "\n" + line, 1))
+    scanner.finish()
+    people = sorted((ln, column) for ln, column, name in found if name == "PERSON")
+    assert people == [(1, line.index("Maria")), (2, line.index("Maria"))]

@@ -20,6 +20,7 @@ digit they are weaker evidence, so they keep a lower pattern score that context 
 from __future__ import annotations
 
 import datetime
+import functools
 from typing import ClassVar
 
 from presidio_analyzer import Pattern
@@ -35,6 +36,7 @@ _EARLIEST_BIRTH = datetime.date(1900, 1, 1)
 _AREAS = numdb.get("cn/loc")
 
 
+@functools.lru_cache(maxsize=8192)  # ~3,500 codes; stdnum's table lookup is the slow part of a check
 def _known_area(code: str) -> bool:
     """True if stdnum's GB/T 2260 table knows this 6-digit area code, in any period."""
     parts = _AREAS.info(code)

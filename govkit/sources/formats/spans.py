@@ -26,7 +26,9 @@ So text is scanned in three steps, each cheaper than the next is expensive:
 
 Names, places and groups come from the spaCy NER model, which costs a few milliseconds per
 line, so it runs only on lines with a capitalised word pair (``John Smith``, ``Main Street``)
-and on at most ``ner_lines`` of them per file, drawn as a seeded uniform sample. Finding
+and on at most ``ner_lines`` of them per file, drawn as a seeded uniform sample; of a long
+line it reads from a few words before the first pair (a log line's time stamp, level and
+logger only make it slower). Finding
 those lines is itself done in arrays first (:func:`~govkit.sources.formats._candidates.name_pairs`
 finds the ``n S`` seams a pair needs), so the pair regex runs on a few lines, not on every
 character of the block. The trade-off:
@@ -71,6 +73,10 @@ _NER_CANDIDATE = re.compile(
 _LEFT_CONTEXT = 32
 _RIGHT_CONTEXT = 16
 _NER_LINE_CHARS = 1000
+#: Characters of a candidate line kept before its first capitalised pair: the words that
+#: tell the model a pair is a person ("login ok for", "signed by"). What comes before them
+#: on a log line (time stamp, level, thread, logger) only makes the model slower.
+_NER_CONTEXT_CHARS = 48
 _MAX_LINES_KEPT = 20
 _MAX_POSITIONS = 5
 _MAX_EXAMPLES = 3
@@ -242,8 +248,16 @@ class SpanScanner:
             if line == last_line:
                 continue
             last_line = line
-            if _NER_CANDIDATE.search(text, line_start, line_end):
-                self.ner_candidates.offer((line, column0, text[line_start:line_end][:_NER_LINE_CHARS]))
+            pair = _NER_CANDIDATE.search(text, line_start, line_end)
+            if pair is not None:
+                start = line_start
+                cut = pair.start() - _NER_CONTEXT_CHARS
+                if cut > line_start:  # start at a word, a few words before the pair
+                    space = text.find(" ", cut, pair.start())
+                    start = space + 1 if space >= 0 else cut
+                self.ner_candidates.offer(
+                    (line, column0 + start - line_start, text[start:line_end][:_NER_LINE_CHARS])
+                )
 
     # -- results ------------------------------------------------------------------------
 
