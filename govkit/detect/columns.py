@@ -573,15 +573,8 @@ class PatternTally:
             claimed = stats[look_alike].hits if look_alike in stats else 0
             if not claimed or look_alike not in claims:
                 continue
-            rate = claims[look_alike].hits / claimed
-            chance = _CHANCE_CHECKSUMS[(checksum, look_alike)]
-            if rate >= 0.9 and claimed >= _MIN_LOOK_ALIKES:
-                loser = look_alike
-            elif rate <= 3 * chance:
-                loser = checksum
-            else:
-                continue
-            if loser not in stats or loser not in claims:
+            loser = _look_alike_loser((checksum, look_alike), claims[look_alike].hits, claimed)
+            if loser is None or loser not in stats or loser not in claims:
                 continue
             stat = stats[loser]
             stat.hits -= claims[loser].hits
@@ -648,7 +641,7 @@ def _settle_look_alikes(judged: list[dict[str, tuple[float, str]]]) -> None:
     checksum passed by coincidence. Between the two, both stay. Only the shared matches
     (the same digits) are settled: a value carrying both, apart, keeps both.
     """
-    for (checksum, look_alike), chance in _CHANCE_CHECKSUMS.items():
+    for checksum, look_alike in _CHANCE_CHECKSUMS:
         claimed = [best for best in judged if look_alike in best]
         shared = [
             best for best in claimed
@@ -656,13 +649,23 @@ def _settle_look_alikes(judged: list[dict[str, tuple[float, str]]]) -> None:
         ]  # fmt: skip
         if not shared:
             continue
-        rate = len(shared) / len(claimed)
-        if rate >= 0.9 and len(claimed) >= _MIN_LOOK_ALIKES:
+        loser = _look_alike_loser((checksum, look_alike), len(shared), len(claimed))
+        if loser is not None:
             for best in shared:
-                del best[look_alike]
-        elif rate <= 3 * chance:
-            for best in shared:
-                del best[checksum]
+                del best[loser]
+
+
+def _look_alike_loser(pair: tuple[str, str], shared: int, claimed: int) -> str | None:
+    """Which entity of a (checksum, look-alike) pair gives up the numbers both claim, or
+    None to keep both: the rule of :func:`_settle_look_alikes`, for distinct values (a
+    sample) and row counts (:meth:`PatternTally.settled`) alike."""
+    checksum, look_alike = pair
+    rate = shared / claimed
+    if rate >= 0.9 and claimed >= _MIN_LOOK_ALIKES:
+        return look_alike
+    if rate <= 3 * _CHANCE_CHECKSUMS[pair]:
+        return checksum
+    return None
 
 
 def _digits(text: str) -> str:
