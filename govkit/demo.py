@@ -833,6 +833,7 @@ class DemoResult:
     export: Any = None  # govkit.demo_tour.AnonymizeStep
     requests: list[Any] = field(default_factory=list)  # govkit.demo_tour.DsrStep
     log: Any = None  # govkit.demo_tour.LogStep
+    run: Any = None  # govkit.demo_tour.RunStep
 
 
 DEMO_CONFIG = """\
@@ -890,9 +891,11 @@ def create_demo_workspace(folder: Path, *, customers: int = 400, seed: int = 7, 
     export: demo_tour.AnonymizeStep | None = None
     requests: list[demo_tour.DsrStep] = []
     log: demo_tour.LogStep | None = None
+    run: demo_tour.RunStep | None = None
     if tour:
         export = demo_tour.anonymized_export(workspace)
         requests = demo_tour.data_subject_requests(workspace, database)
+        run = demo_tour.interrupted_run(workspace)
         log = demo_tour.verify_log(workspace)
     report_path = folder / "reports" / "audit.html"
     report_path.parent.mkdir(parents=True, exist_ok=True)
@@ -902,7 +905,7 @@ def create_demo_workspace(folder: Path, *, customers: int = 400, seed: int = 7, 
     finally:
         inventory.close()
     return DemoResult(folder.resolve(), row_counts, report, evaluation, report_path.resolve(), keys, export,
-                      requests, log)
+                      requests, log, run)
 
 
 def write_demo_exports(database: Path, folder: Path, *, seed: int = 7) -> dict[str, int]:

@@ -37,10 +37,12 @@ __all__ = [
     "DsrStep",
     "KeysStep",
     "LogStep",
+    "RunStep",
     "anonymized_export",
     "data_subject_requests",
     "demo_subjects",
     "ensure_keys",
+    "interrupted_run",
     "verify_log",
 ]
 
@@ -94,6 +96,21 @@ class DsrStep:
     summary: str
     skipped: bool = False
     paths: list[Path] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class RunStep:
+    """The in-place run the demo interrupts and resumes: counts and ids, never values."""
+
+    run_id: str
+    table: str
+    rule: str
+    units_before_crash: int
+    units: int
+    rows: int
+    verified: bool
+    audit_trail: list[str]
+    skipped: bool = False
 
 
 @dataclass(slots=True)
@@ -259,6 +276,62 @@ def _make_request(workspace: Workspace, policy: Policy, name: str, cid: int, ema
     rows = sum(h.rows for h in located.data())
     return DsrStep(name, rid, "open", f"received {received}, due {request.due}: located {rows} row(s) "
                    f"in {len(located.data())} place(s), not answered yet (OVERDUE)")
+
+
+#: The in-place rewrite the demo interrupts: order IP addresses replaced by keyed digests, in
+#: small units so that the table takes several.
+RUN_TABLE, RUN_RULE, RUN_UNIT_ROWS = "orders", "orders.ip_address=hash", 200
+
+
+class SimulatedCrash(Exception):
+    """What the demo raises inside a run to stand for a power cut (the tests use real SIGKILLs)."""
+
+
+def interrupted_run(workspace: Workspace) -> RunStep:
+    """Rewrite ``orders.ip_address`` in place, stop the run after its second unit as a crash
+    would, list it as interrupted, and resume it: the change engine's promise, shown.
+
+    Made once per workspace (it changes the data); a later demo run reports it as done.
+    """
+    from govkit.actions.anonymize.run import AnonymizeRequest, anonymize
+    from govkit.audit import AuditLog
+    from govkit.change import failpoints
+    from govkit.change.resume import resume
+    from govkit.change.run import list_runs, unfinished
+
+    state = _load_state(workspace)
+    done = state.get("in_place_run")
+    if done:
+        info = next((r for r in list_runs(workspace.state_dir) if r.id == done.get("run_id")), None)
+        return RunStep(done.get("run_id", ""), RUN_TABLE, RUN_RULE, int(done.get("units_before_crash", 0)),
+                       info.units if info else 0, int(done.get("rows", 0)), done.get("verified") == "yes", [],
+                       skipped=True)
+    reached = [0]
+
+    def crash(_: str) -> None:
+        reached[0] += 1
+        if reached[0] == 2:
+            raise SimulatedCrash("the demo stops the run here, as a power cut would")
+
+    request = AnonymizeRequest("shop", in_place=True, apply=True, table=[RUN_TABLE], rules=[RUN_RULE],
+                               batch_size=RUN_UNIT_ROWS)
+    failpoints.register("unit.journaled", crash)
+    try:
+        anonymize(request, workspace)
+    except SimulatedCrash:
+        pass
+    finally:
+        failpoints.clear()
+    [run] = unfinished(workspace.state_dir)
+    before = run.units
+    result = resume(workspace, run.id)
+    after = next(r for r in list_runs(workspace.state_dir) if r.id == run.id)
+    trail = [f"{r.action} ({r.outcome})" for r in AuditLog(workspace.state_dir).records()
+             if r.params.get("run_id") == run.id]
+    state["in_place_run"] = {"run_id": run.id, "units_before_crash": str(before), "rows": str(result.rows),
+                             "verified": "yes" if result.verified else "no"}
+    _save_state(workspace, state)
+    return RunStep(run.id, RUN_TABLE, RUN_RULE, before, after.units, result.rows, result.verified, trail)
 
 
 def verify_log(workspace: Workspace) -> LogStep:

@@ -12,6 +12,10 @@ Why a context manager: the record must be written whatever happens (success, a
 log, stops the command before it changes any data rather than after, when the change could
 no longer be recorded. A failure is recorded by the exception's class name only: messages
 may quote the data govkit protects.
+
+Stores written inside the block can ask to be anchored to the record it produces
+(:func:`govkit.audit.anchors.anchor_when_recorded`): the DSR registry and the inventory do,
+so that they keep the audit record of the action that last changed them.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from govkit.audit import anchors
 from govkit.audit.log import AuditLog, Record
 
 logger = logging.getLogger(__name__)
@@ -59,31 +64,37 @@ def audit_action(
     log = AuditLog(state_dir)
     log.preflight()
     entry = AuditEntry(action, dict(params or {}), dict(counts or {}))
-    try:
-        yield entry
-    except GeneratorExit:
-        raise
-    except BaseException as exc:
-        code = _exit_status(exc)
-        if code == 0:
-            entry.record = log.append(action, params=entry.params, counts=entry.counts, outcome=entry.outcome)
-            raise
-        if code is not None:
-            outcome, error = f"exit-{code}", None
-        elif isinstance(exc, KeyboardInterrupt):
-            outcome, error = "interrupted", type(exc).__name__
-        else:
-            outcome, error = "failed", type(exc).__name__
+    with anchors.collecting(state_dir) as pending:
         try:
-            entry.record = log.append(action, params=entry.params, counts=entry.counts, outcome=outcome, error=error)
-        except Exception as audit_exc:
-            # The action's own error matters more to the user than the audit failure; say
-            # both, and let the action's propagate.
-            logger.error("could not record the failed %s in the audit log (%s: %s)", action,
-                         type(audit_exc).__name__, audit_exc)
-        raise
-    else:
-        entry.record = log.append(action, params=entry.params, counts=entry.counts, outcome=entry.outcome)
+            yield entry
+        except GeneratorExit:
+            raise
+        except BaseException as exc:
+            code = _exit_status(exc)
+            if code == 0:
+                entry.record = log.append(action, params=entry.params, counts=entry.counts, outcome=entry.outcome)
+                anchors.run_writers(pending, entry.record)
+                raise
+            if code is not None:
+                outcome, error = f"exit-{code}", None
+            elif isinstance(exc, KeyboardInterrupt):
+                outcome, error = "interrupted", type(exc).__name__
+            else:
+                outcome, error = "failed", type(exc).__name__
+            try:
+                entry.record = log.append(action, params=entry.params, counts=entry.counts, outcome=outcome,
+                                          error=error)
+            except Exception as audit_exc:
+                # The action's own error matters more to the user than the audit failure; say
+                # both, and let the action's propagate.
+                logger.error("could not record the failed %s in the audit log (%s: %s)", action,
+                             type(audit_exc).__name__, audit_exc)
+            else:
+                anchors.run_writers(pending, entry.record)
+            raise
+        else:
+            entry.record = log.append(action, params=entry.params, counts=entry.counts, outcome=entry.outcome)
+            anchors.run_writers(pending, entry.record)
 
 
 def _exit_status(exc: BaseException) -> int | None:

@@ -27,9 +27,17 @@ Why each piece:
 * Parameters go through :func:`govkit.audit.scrub.scrub` first: what enters an append-only
   log can never be removed.
 
+* **Anchors** (:mod:`govkit.audit.anchors`): every append also moves the log's own anchor,
+  ``.govkit/anchors/audit.json`` (seq and hash of the new record), and the stores that cite
+  audit records (``dsr.db``, ``inventory.db``, change runs) keep the newest record they saw.
+  ``verify`` fails when the log is missing, ends before an anchor, or holds another record
+  at an anchor's seq; an append refuses while any anchor is ahead of the log, so the damage
+  stays visible until someone deliberately starts a new log with :meth:`AuditLog.restart`.
+
 What it cannot catch: someone who can write ``.govkit/`` may roll back *both* files to an
-earlier consistent state (e.g. from a backup). Pin the head printed by ``govkit log verify``
-somewhere they cannot write (a CI artifact, a ticket) to close that gap.
+earlier consistent state (e.g. from a backup) **and** remove or roll back every anchor (the
+anchor files and the anchor rows of the databases). Pin the head printed by
+``govkit log verify`` somewhere they cannot write (a CI artifact, a ticket) to close that gap.
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ import csv
 import getpass
 import hmac
 import io
+import logging
 import os
 import re
 import secrets
@@ -47,6 +56,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
+from govkit.audit import anchors
 from govkit.audit.record import (
     GENESIS,
     HEAD_TAG,
@@ -61,7 +71,7 @@ from govkit.audit.record import (
     sign,
 )
 from govkit.audit.scrub import scrub
-from govkit.audit.verify import Verifier, VerifyResult
+from govkit.audit.verify import Verifier, VerifyResult, missing_log, superseded_by
 from govkit.errors import GovkitError, KeyMaterialError
 from govkit.keys import (
     Keyset,
@@ -80,9 +90,12 @@ HEAD_FILE = "head.json"
 LOCK_FILE = ".lock"
 ACTOR_ENV = "GOVKIT_ACTOR"
 EXPORT_FORMATS = ("jsonl", "csv")
+RESTART_ACTION = "log.restart"
 
 _NAME = re.compile(r"^[a-z][a-z0-9_.:-]{0,99}$")
 _ERROR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,99}$")
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["AuditLog", "AuditLogError", "Head", "Record", "VerifyResult", "default_actor"]
 
@@ -129,23 +142,54 @@ class AuditLog:
         with self._locked():
             keyset = self._keyset(create=True)
             last = self._check_tail(keyset)
-            key_id, subkey = keyset.derive(KEY_PURPOSE)
-            body: dict[str, Any] = {
-                "seq": last.seq + 1 if last else 1,
-                "time": _now(),
-                "actor": who,
-                "action": action,
-                "params": clean_params,
-                "counts": clean_counts,
-                "outcome": outcome,
-                "error": error,
-                "prev": last.digest() if last else GENESIS,
-                "key_id": key_id,
-            }
-            record = Record(**body, hmac=sign(subkey, RECORD_TAG, body))
-            self._write_line(record.line() + b"\n")
-            head_body: dict[str, Any] = {"seq": record.seq, "hash": record.digest(), "key_id": key_id}
-            self._write_head(Head(**head_body, hmac=sign(subkey, HEAD_TAG, head_body)))
+            self._check_anchors(last)
+            return self._write_record(keyset, last, {
+                "actor": who, "action": action, "params": clean_params, "counts": clean_counts,
+                "outcome": outcome, "error": error,
+            })
+
+    def restart(self, *, actor: str | None = None) -> Record:
+        """Start a new log after the old one was moved aside: record 1 is ``log.restart``.
+
+        Its parameters list every anchor the workspace holds (holder, seq, hash): they
+        belong to the previous log, and ``verify`` accepts exactly those. Refuses while
+        ``log.jsonl`` or ``head.json`` exists: the old log is evidence, so moving it aside
+        (and keeping it) is a deliberate human step, not something govkit does.
+        """
+        who = actor if actor is not None else default_actor()
+        with self._locked():
+            if self._has_history():
+                raise AuditLogError(
+                    f"{self.folder} still holds a log; a new one is started only after the old one was "
+                    f"moved aside: move {LOG_FILE} and {HEAD_FILE} out of {self.folder} (keep them: they "
+                    f"are the evidence), then run 'govkit log restart' again"
+                )
+            keyset = self._keyset(create=True)
+            held = anchors.collect(self.state_dir).anchors
+            return self._write_record(keyset, None, {
+                "actor": who, "action": RESTART_ACTION,
+                "params": scrub({"superseded": [a.to_dict() for a in held]}),
+                "counts": {"anchors": len(held)}, "outcome": "ok", "error": None,
+            })
+
+    def _write_record(self, keyset: Keyset, last: Record | None, fields: dict[str, Any]) -> Record:
+        """Sign and write the record after ``last``, then the head, then the log's own anchor (lock held)."""
+        key_id, subkey = keyset.derive(KEY_PURPOSE)
+        body: dict[str, Any] = {
+            "seq": last.seq + 1 if last else 1,
+            "time": _now(),
+            **fields,
+            "prev": last.digest() if last else GENESIS,
+            "key_id": key_id,
+        }
+        record = Record(**body, hmac=sign(subkey, RECORD_TAG, body))
+        self._write_line(record.line() + b"\n")
+        head_body: dict[str, Any] = {"seq": record.seq, "hash": record.digest(), "key_id": key_id}
+        self._write_head(Head(**head_body, hmac=sign(subkey, HEAD_TAG, head_body)))
+        try:
+            anchors.remember(self.state_dir, anchors.AUDIT_HOLDER, record)
+        except OSError as exc:  # the record and head are written: do not report the append as failed
+            logger.warning("could not move the audit log's anchor to seq %d (%s)", record.seq, exc)
         return record
 
     def preflight(self) -> None:
@@ -156,7 +200,7 @@ class AuditLog:
         the first append would.
         """
         with self._locked():
-            self._check_tail(self._keyset(create=True))
+            self._check_anchors(self._check_tail(self._keyset(create=True)))
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -208,12 +252,15 @@ class AuditLog:
     # -- verifying -------------------------------------------------------------------------
 
     def verify(self) -> VerifyResult:
-        """Check every record's signature, the chain's order and links, and its end against the head."""
+        """Check every record's signature, the chain's order and links, its end against the head,
+        and the log against every anchor the workspace holds (:mod:`govkit.audit.anchors`)."""
         lines = self._lines()
         head_raw = _read_or_none(self.head_path)
+        found = anchors.collect(self.state_dir)
         if not lines and head_raw is None:
-            return VerifyResult(ok=True, records=0)
-        return Verifier(lines, head_raw, self._keyset(create=False), terminated=self._terminated()).run()
+            return missing_log(found)
+        return Verifier(lines, head_raw, self._keyset(create=False), terminated=self._terminated(),
+                        anchors=found).run()
 
     # -- internals -------------------------------------------------------------------------
 
@@ -284,8 +331,38 @@ class AuditLog:
     def _refuse(self, reason: str) -> NoReturn:
         raise AuditLogError(
             f"audit log {self.path}: {reason}, so govkit will not add to it. Run 'govkit log "
-            f"verify' and, after investigating, move {self.folder} aside to start a new log"
+            f"verify' and, after investigating, move {LOG_FILE} and {HEAD_FILE} out of {self.folder} "
+            f"(keep them) and run 'govkit log restart' to start a new log"
         )
+
+    def _check_anchors(self, last: Record | None) -> None:
+        """Refuse while an anchor is ahead of the log's end (records were removed, or the log
+        was rolled back): appending would bury the evidence under new records. Cheap: only
+        the end is compared; ``verify`` compares every anchor with its record."""
+        end = last.seq if last else 0
+        superseded = self._superseded()
+        for anchor in anchors.collect(self.state_dir).anchors:
+            if anchor.key() in superseded:
+                continue
+            if anchor.seq > end:
+                where = f"ends at seq {end}" if end else "is missing"
+                self._refuse(f"the log {where} but {anchor.holder} {anchor.verb} record {anchor.seq}")
+            if last is not None and anchor.seq == end and anchor.hash not in (None, last.digest()):
+                self._refuse(f"its last record (seq {end}) is not the one {anchor.holder} saw")
+
+    def _superseded(self) -> set[tuple[str, int, str | None]]:
+        """The anchors a ``log.restart`` record at the start of the log took over (unverified:
+        ``verify`` checks its signature)."""
+        try:
+            with self.path.open("rb") as handle:
+                first = handle.readline().rstrip(b"\n")
+        except FileNotFoundError:
+            return set()
+        try:
+            record = Record.from_line(first)
+        except ValueError:
+            return set()
+        return superseded_by(record)
 
     def _lines(self) -> list[bytes]:
         """Every line, without line ends (an unterminated last line included; see :meth:`_terminated`)."""

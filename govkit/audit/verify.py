@@ -1,8 +1,14 @@
-"""Checking an audit log: every signature, the chain's order and links, its end against the head.
+"""Checking an audit log: every signature, the chain's order and links, its end against the head,
+and the whole log against the anchors the workspace's stores keep (:mod:`govkit.audit.anchors`).
 
 Each damage is reported once, by its cause, as ``"seq N: kind (detail)"``, so that an
 auditor reading ``govkit log verify`` learns *what* happened *where*: an edited record
-also breaks the link to its successor, but that is the edit, not a second problem.
+also breaks the link to its successor, but that is the edit, not a second problem. Likewise
+an anchor adds a problem only where the log and its head do not already show the damage:
+when the log ends before an anchor and no trusted head says so (both were deleted, or rolled
+back together), or when an authentic record is not the one an anchor saw (the log was
+replaced). Those lines name the holder (``dsr.db``, ``inventory.db``, ``anchors/audit.json``,
+``runs/<run>/anchor.json``), so the auditor knows which evidence contradicts the log.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from govkit.audit.anchors import Anchor, Collected
 from govkit.audit.record import GENESIS, HEAD_TAG, KEY_PURPOSE, RECORD_TAG, Head, Record, parse_head, sign
 from govkit.keys import Keyset
 
@@ -25,8 +32,12 @@ class VerifyResult:
 
     ``problems`` are one line each, ``"seq N: kind (detail)"`` or ``"head: kind (detail)"``,
     kind being one of: edited, deleted, reordered, truncated, bad signature, unknown key,
-    duplicated, chain broken, replaced, beyond the head. ``notes`` are benign findings (a crash
-    between writing a record and its head) that do not make the log untrustworthy.
+    duplicated, chain broken, replaced, beyond the head; or, from the anchors,
+    ``"audit log is missing but dsr.db cites record 17 (...)"`` and ``"audit log ends at
+    record 12 but inventory.db saw record 15 (...)"``. ``notes`` are benign findings (a crash
+    between writing a record and its head, anchors of a log replaced by ``log.restart``, an
+    anchor that could not be read) that do not make the log untrustworthy. ``anchors`` is how
+    many anchors were compared with this log (those a ``log.restart`` superseded are not).
     """
 
     ok: bool
@@ -35,12 +46,35 @@ class VerifyResult:
     notes: list[str] = field(default_factory=list)
     head_seq: int | None = None
     head_hash: str | None = None
+    anchors: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok, "records": self.records, "problems": self.problems, "notes": self.notes,
             "head": None if self.head_seq is None else {"seq": self.head_seq, "hash": self.head_hash},
+            "anchors": self.anchors,
         }
+
+
+def missing_log(found: Collected) -> VerifyResult:
+    """The verdict when there is no log and no head: a new workspace, unless an anchor says
+    records existed (then every one of them was removed)."""
+    problems = [f"audit log is missing but {a.holder} {a.verb} record {a.seq} ({_removed(1, a.seq)}: log.jsonl "
+                f"and head.json deleted or moved away)" for a in sorted(found.anchors, key=lambda a: (a.seq, a.holder))]
+    return VerifyResult(ok=not problems, records=0, problems=problems, notes=list(found.unreadable),
+                        anchors=len(found.anchors))
+
+
+def superseded_by(record: Record) -> set[tuple[str, int, str | None]]:
+    """The anchors a ``log.restart`` record (the first of a new log) says belong to the previous log."""
+    if record.seq != 1 or record.action != "log.restart":
+        return set()
+    keys: set[tuple[str, int, str | None]] = set()
+    for item in record.params.get("superseded") or []:
+        if isinstance(item, dict) and isinstance(item.get("holder"), str) and isinstance(item.get("seq"), int):
+            digest = item.get("hash")
+            keys.add((item["holder"], item["seq"], digest if isinstance(digest, str) else None))
+    return keys
 
 
 @dataclass(slots=True)
@@ -60,14 +94,17 @@ class _Entry:
 class Verifier:
     """One verification pass over the log's lines and its head, with the keys in effect."""
 
-    def __init__(self, lines: list[bytes], head_raw: bytes | None, keyset: Keyset, *, terminated: bool = True) -> None:
+    def __init__(self, lines: list[bytes], head_raw: bytes | None, keyset: Keyset, *, terminated: bool = True,
+                 anchors: Collected | None = None) -> None:
         self.lines = lines
+        self.anchors = anchors or Collected()
         self.terminated = terminated
         self.head_raw = head_raw
         self.keyset = keyset
         self.subkeys: dict[str, bytes] = {}
         self.problems: list[tuple[float, int, str]] = []
-        self.notes: list[str] = []
+        self.notes: list[str] = list(self.anchors.unreadable)
+        self.checked = 0  # anchors compared with this log (superseded ones not counted)
 
     def problem(self, seq: int | None, text: str) -> None:
         order = float("inf") if seq is None else float(seq)
@@ -97,10 +134,12 @@ class Verifier:
         self.check_order(entries, by_seq)
         self.check_links(by_seq)
         self.check_end(by_seq, head if head_trusted else None)
+        self.check_anchors(by_seq, head if head_trusted else None)
         self.problems.sort()
         return VerifyResult(
             ok=not self.problems, records=len(self.lines), problems=[text for _, _, text in self.problems],
             notes=self.notes, head_seq=head.seq if head else None, head_hash=head.hash if head else None,
+            anchors=self.checked,
         )
 
     def read(self, number: int, raw: bytes) -> _Entry:
@@ -267,6 +306,49 @@ class Verifier:
         else:
             self.problem(head.seq + 1, f"{_span(head.seq + 1, last)}: beyond the head (the head names seq "
                                        f"{head.seq}; records were added without moving it)")
+
+    def check_anchors(self, by_seq: dict[int, list[_Entry]], head: Head | None) -> None:
+        """Compare the log with what the workspace's stores saw of it.
+
+        An anchor beyond both the log's last record and a trusted head means records were
+        removed and the head went with them (deleted, or the pair rolled back to an older
+        copy): the chain and the head cannot show that, only the anchor can. An authentic
+        record that is not the one an anchor saw means the log was replaced (with the key).
+        Anchors a ``log.restart`` record superseded belong to the previous log: noted.
+        """
+        if not self.anchors.anchors:
+            return
+        first = _sole_authentic(by_seq.get(1, []))
+        superseded = superseded_by(first) if first is not None else set()
+        last = max(by_seq, default=0)
+        end = max(last, head.seq if head else 0)
+        for anchor in sorted(self.anchors.anchors, key=lambda a: (a.seq, a.holder)):
+            if anchor.key() in superseded:
+                self.notes.append(f"{anchor.holder} {anchor.verb} record {anchor.seq} of the previous log "
+                                  f"(superseded by log.restart, seq 1)")
+                continue
+            self.checked += 1
+            if anchor.seq > end:
+                self.problem(end + 1, _behind(anchor, last))
+                continue
+            record = _sole_authentic(by_seq.get(anchor.seq, []))
+            if record is not None and anchor.hash is not None and record.digest() != anchor.hash:
+                self.problem(anchor.seq, f"seq {anchor.seq}: replaced ({anchor.holder} saw another record "
+                                         f"{anchor.seq}, sha256 {anchor.hash[:16]}, the log has "
+                                         f"{record.digest()[:16]}: the log was rewritten or swapped for "
+                                         f"another copy)")
+
+
+def _behind(anchor: Anchor, last: int) -> str:
+    if last == 0:
+        return (f"audit log has no records but {anchor.holder} {anchor.verb} record {anchor.seq} "
+                f"({_removed(1, anchor.seq)})")
+    return (f"audit log ends at record {last} but {anchor.holder} {anchor.verb} record {anchor.seq} "
+            f"({_removed(last + 1, anchor.seq)}, or the log and its head were rolled back to an older copy)")
+
+
+def _removed(first: int, last: int) -> str:
+    return f"record {first} was removed" if first == last else f"records {first}-{last} were removed"
 
 
 def _claims(entry: _Entry) -> str:

@@ -142,11 +142,12 @@ def _register_commands() -> None:
         policy,
         report,
         risk,
+        runs,
         scan,
     )
 
-    for module in (init, scan, inventory, explain, label, policy, evaluate, report, anonymize, risk, dsr, keys,
-                   log, demo):
+    for module in (init, scan, inventory, explain, label, policy, evaluate, report, anonymize, risk, dsr, runs,
+                   keys, log, demo):
         module.register(main)
 
 

@@ -2,6 +2,10 @@
 
 The store speaks in plain dataclasses (:class:`InventoryRow`, :class:`InventoryDiff`) so
 that the CLI, reports and later actions never hold ORM sessions.
+
+The inventory is written by audited actions (scans, labels), so it keeps an **audit
+anchor**: the newest audit record it saw (``meta``, key ``audit_anchor``: seq and hash
+only), for ``govkit log verify`` to check the log against (:mod:`govkit.audit.anchors`).
 """
 
 from __future__ import annotations
@@ -304,6 +308,30 @@ class Inventory:
             assert run is not None
             run.finished_at = _now()
             run.stats, run.skipped, run.status = stats, skipped, status
+        self._follow_audit()
+
+    # -- audit anchor: the newest audit record this inventory saw (govkit.audit.anchors) ---------
+
+    def _follow_audit(self) -> None:
+        """Once the audited action in progress (a scan, a label change) has written its record,
+        keep it as the anchor. The state folder is the inventory's folder (``.govkit/``)."""
+        from govkit.audit import anchors
+
+        anchors.anchor_when_recorded(self.path.parent, anchors.INVENTORY_HOLDER, self.write_anchor)
+
+    def write_anchor(self, seq: int, digest: str) -> None:
+        """Store ``(seq, digest)`` as the inventory's audit anchor (the newest write wins)."""
+        from govkit.audit import anchors
+
+        value = anchors.encode(seq, digest)
+        with self.session.begin() as s:
+            row = s.get(m.Meta, anchors.ANCHOR_KEY)
+            if row is None:
+                s.add(m.Meta(key=anchors.ANCHOR_KEY, value=value))
+            else:
+                row.value = value
+
+    # -- end of audit anchor --------------------------------------------------------------------
 
     # -- labels ------------------------------------------------------------------------
 
@@ -323,13 +351,15 @@ class Inventory:
                 s.add(label)
             label.entity_type, label.note, label.created_at = entity_type, note, _now()
             label.author = _actor()
-            return label
+        self._follow_audit()
+        return label
 
     def remove_label(self, source: str, asset: str, field_name: str) -> bool:
         with self.session.begin() as s:
             result = s.execute(sa.delete(m.Label).where(
                 m.Label.source == source, m.Label.asset == asset, m.Label.field == field_name))
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+        self._follow_audit()
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     # -- reading -----------------------------------------------------------------------
 

@@ -425,9 +425,25 @@ def audit_view(workspace: Workspace, policy: Policy | None = None, *, now: datet
         view = build_audit_view(inventory, policy, evaluation, check_integrity(workspace.state_dir),
                                 workspace_root=workspace.root, baseline=baseline)
         view.dsr = dsr_view(workspace.state_dir, policy, now.date() if now else None) or view.dsr
+        view.risks = unfinished_run_risks(workspace.state_dir) + view.risks
         return view
     finally:
         inventory.close()
+
+
+def unfinished_run_risks(state_dir: Path) -> list[Risk]:
+    """Runs that changed data and did not finish come first among the top risks: the data they
+    touched is partly changed and unverified, and their targets are locked to new runs."""
+    from govkit.change.run import unfinished
+
+    return [
+        Risk("unfinished-run", "Unfinished change run", "HIGH", run.target,
+             f"run {run.id} ({run.kind}), started {run.started_at}, is {run.status} after {run.units} committed "
+             "unit(s): the data is partly changed and not verified, and no certificate or finished record exists",
+             f"govkit runs resume {run.id} (completes it; nothing is applied twice), or govkit runs abandon "
+             f"{run.id} --reason ... after checking or restoring the data", None, run.units)
+        for run in unfinished(state_dir)
+    ]
 
 
 def render_audit_view(view: AuditView, fmt: str = "html", workspace_root: Path | None = None) -> str:

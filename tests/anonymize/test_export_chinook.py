@@ -174,7 +174,10 @@ def test_postgres_to_csv_keeps_joins(chinook_postgres: str, tmp_path: Path) -> N
     assert all(c[email].endswith("@example.invalid") for c in customers)
 
 
-def test_in_place_plans_then_applies(chinook_sqlite: Path) -> None:
+def test_in_place_plans_then_applies(chinook_sqlite: Path, workspace_dir: Path) -> None:
+    from govkit.workspace import load_workspace
+
+    ws = load_workspace(workspace_dir)
     source = f"sqlite:///{chinook_sqlite}"
     emails, phones, _ = originals(chinook_sqlite)
     with sqlite3.connect(chinook_sqlite) as conn:
@@ -183,8 +186,8 @@ def test_in_place_plans_then_applies(chinook_sqlite: Path) -> None:
     assert plan.rows == 0
     assert originals(chinook_sqlite)[0] == emails  # planning changed nothing
     with pytest.raises(UsageError, match="key or reference column"):
-        anonymize(AnonymizeRequest(source, in_place=True, apply=True, rules=["Customer.SupportRepId=pseudonymize"]))
-    result = anonymize(AnonymizeRequest(source, in_place=True, apply=True, rules=RULES))
+        anonymize(AnonymizeRequest(source, in_place=True, apply=True, rules=["Customer.SupportRepId=pseudonymize"]), ws)
+    result = anonymize(AnonymizeRequest(source, in_place=True, apply=True, rules=RULES), ws)
     assert result.rows == 59 + 8
     with sqlite3.connect(chinook_sqlite) as conn:
         assert conn.execute(JOIN).fetchone() == before

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from govkit.actions.anonymize.export import VerificationFailed
 from govkit.actions.anonymize.run import AnonymizeRequest, anonymize
 from govkit.cli import main
+from govkit.workspace import Workspace, load_workspace
 
 KEY = base64.b64encode(b"v" * 32).decode()
 #: keeps 200 characters of an email: still an email, which verification must catch
@@ -25,30 +26,37 @@ def _key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GOVKIT_KEY_FILE", raising=False)
 
 
+@pytest.fixture
+def ws(workspace_dir: Path) -> Workspace:
+    """In-place runs need a workspace: their journal and audit log live in it."""
+    return load_workspace(workspace_dir)
+
+
 def emails(db: Path) -> list[str]:
     with sqlite3.connect(db) as conn:
         return [r[0] for r in conn.execute("SELECT Email FROM Customer ORDER BY CustomerId")]
 
 
-def test_in_place_verification_passes_and_says_so(chinook_sqlite: Path) -> None:
+def test_in_place_verification_passes_and_says_so(chinook_sqlite: Path, ws: Workspace) -> None:
     source = f"sqlite:///{chinook_sqlite}"
     result = anonymize(AnonymizeRequest(source, in_place=True, apply=True, table=["Customer"],
-                                        rules=["Customer.Email=mask:keep_first=1", "Customer.Fax=drop"]))
+                                        rules=["Customer.Email=mask:keep_first=1", "Customer.Fax=drop"]), ws)
     assert result.verified
     assert result.problems == []
     with sqlite3.connect(chinook_sqlite) as conn:
         assert conn.execute("SELECT count(*) FROM Customer WHERE Fax IS NOT NULL").fetchone() == (0,)
     # re-running over masked values is safe: a value masked to itself is no leak
     again = anonymize(AnonymizeRequest(source, in_place=True, apply=True, table=["Customer"],
-                                       rules=["Customer.Email=mask:keep_first=1"]))
+                                       rules=["Customer.Email=mask:keep_first=1"]), ws)
     assert again.verified, again.problems
 
 
-def test_in_place_verification_failure_names_the_column_and_keeps_the_commit(chinook_sqlite: Path) -> None:
+def test_in_place_verification_failure_names_the_column_and_keeps_the_commit(chinook_sqlite: Path,
+                                                                             ws: Workspace) -> None:
     source = f"sqlite:///{chinook_sqlite}"
     before = emails(chinook_sqlite)
     with pytest.raises(VerificationFailed, match="committed") as info:
-        anonymize(AnonymizeRequest(source, in_place=True, apply=True, table=["Customer"], rules=[LEAKY]))
+        anonymize(AnonymizeRequest(source, in_place=True, apply=True, table=["Customer"], rules=[LEAKY]), ws)
     message = str(info.value)
     assert "Customer.Email" in message
     assert "still show EMAIL_ADDRESS" in message
@@ -57,9 +65,9 @@ def test_in_place_verification_failure_names_the_column_and_keeps_the_commit(chi
     assert info.value.result.rows == 59  # the batches were committed, not rolled back
 
 
-def test_in_place_no_verify_skips_the_read_back(chinook_sqlite: Path) -> None:
+def test_in_place_no_verify_skips_the_read_back(chinook_sqlite: Path, ws: Workspace) -> None:
     result = anonymize(AnonymizeRequest(f"sqlite:///{chinook_sqlite}", in_place=True, apply=True,
-                                        table=["Customer"], rules=[LEAKY], verify=False))
+                                        table=["Customer"], rules=[LEAKY], verify=False), ws)
     assert not result.verified
     assert result.problems == []
 

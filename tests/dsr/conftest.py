@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from govkit.actions.dsr.files import LineMatcher
+from govkit.actions.dsr.rewrite import FileJob
 from govkit.scan import scan
 from govkit.workspace import Workspace, load_workspace
 from tests import chinook
@@ -49,3 +51,20 @@ def reload_servers() -> Iterator[None]:
     yield
     chinook.load_postgres()
     chinook.load_mysql()
+
+
+def rewrite_file(job: FileJob, matcher: LineMatcher) -> int:
+    """What the change engine does with one file: write the new version beside it, swap it in."""
+    import os
+
+    from govkit.actions.dsr.rewrite import write_into
+
+    temp = job.path.with_name(f".{job.path.name}.test.govkit-tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        records = write_into(job, matcher, fd)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    os.replace(temp, job.path)
+    return records

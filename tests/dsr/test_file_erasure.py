@@ -1,4 +1,4 @@
-"""Erasure in file sources: records deleted or anonymized, spans replaced, all files or none."""
+"""Erasure in file sources: records deleted or anonymized, spans replaced, each file swapped exactly once."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import gzip
 import json
 import os
 import sqlite3
+import stat
 from pathlib import Path
 
 import pytest
@@ -16,11 +17,11 @@ from hypothesis import strategies as st
 from govkit.actions.dsr import erase_request, locate, new_request
 from govkit.actions.dsr import rewrite as rewrite_module
 from govkit.actions.dsr.files import LineMatcher
-from govkit.actions.dsr.rewrite import FileJob, RewriteFailed, prepare, replace_spans
+from govkit.actions.dsr.rewrite import FileJob, RewriteFailed, replace_spans
 from govkit.cli import main
 from govkit.scan import scan
 from govkit.workspace import Workspace, load_workspace
-from tests.dsr.conftest import SUBJECT
+from tests.dsr.conftest import SUBJECT, rewrite_file
 
 PHONE = "+551239235555"
 ANONYMIZE_FILES = """\
@@ -131,42 +132,62 @@ def test_anonymize_rule_rewrites_the_matching_fields_of_jsonl(tmp_path: Path, ch
     assert "orders.jsonl" not in {h.asset for h in locate(workspace, {"email": SUBJECT}).data()}
 
 
-@pytest.mark.parametrize("fail_on", ["prepare", "replace"])
-def test_a_failing_file_rewrite_changes_no_file_and_no_database(
+@pytest.mark.parametrize("fail_on", ["write", "replace"])
+def test_a_failing_file_rewrite_leaves_a_resumable_run_and_no_copy(
     tmp_path: Path, chinook_sqlite: Path, monkeypatch: pytest.MonkeyPatch, fail_on: str,
 ) -> None:
+    """A file that cannot be rewritten (disk full, read-only) stops the erasure with the run
+    unfinished: the database unit and the files before it stay done, and 'runs resume'
+    completes the erasure once the cause is gone, leaving no temporary copy behind."""
+    from govkit.change.resume import resume
+    from govkit.change.run import unfinished
+
     workspace = _workspace(tmp_path, chinook_sqlite)
     exports = workspace.root / "exports"
-    before, customers = _snapshot(exports), _customers(chinook_sqlite)
-    if fail_on == "prepare":
-        real_prepare = rewrite_module._prepare_one
-        calls: list[Path] = []
+    before = _snapshot(exports)
+    calls: list[Path] = []
+    if fail_on == "write":
+        real_write = rewrite_module._write
 
-        def failing_prepare(job: FileJob, matcher: LineMatcher) -> rewrite_module.Rewrite:
+        def failing_write(job: FileJob, *args: object) -> int:
             calls.append(job.path)
             if len(calls) == 2:
                 raise OSError("disk full")
-            return real_prepare(job, matcher)
+            return real_write(job, *args)  # type: ignore[arg-type]
 
-        monkeypatch.setattr(rewrite_module, "_prepare_one", failing_prepare)
+        monkeypatch.setattr(rewrite_module, "_write", failing_write)
+        expected: type[Exception] = RewriteFailed
     else:
         real_replace = os.replace
-        replaced: list[str] = []
 
         def failing_replace(src: str, dst: str) -> None:
-            if str(src).endswith(".govkit-tmp") and replaced:
-                raise PermissionError("read-only")
-            replaced.append(dst)
+            if str(src).endswith(".govkit-tmp"):
+                calls.append(Path(dst))
+                if len(calls) == 2:
+                    raise PermissionError("read-only")
             real_replace(src, dst)
 
         monkeypatch.setattr(os, "replace", failing_replace)
+        expected = PermissionError
     request = new_request(workspace, "erasure", {"email": SUBJECT, "phone": PHONE})
-    with pytest.raises(RewriteFailed, match=r"no file|every file was restored"):
+    with pytest.raises(expected):
         erase_request(workspace, request.id, apply=True)
-    assert _snapshot(exports) == before  # byte for byte, and no temporary file left behind
-    assert _customers(chinook_sqlite) == customers  # the database's transaction was rolled back
-    if fail_on == "replace":
-        assert replaced  # one file had been replaced, and was put back
+    temps = [p for p in exports.iterdir() if p.name.startswith(".")]
+    if fail_on == "write":
+        assert temps == []  # the half-written copy went with the failure
+    else:  # written and journaled, not swapped in: kept (0600) to tell resume so, then removed by it
+        assert [stat.S_IMODE(os.stat(p).st_mode) for p in temps] == [0o600]
+    rewritten = {k: v for k, v in _snapshot(exports).items() if not k.startswith(".")}
+    assert rewritten != before  # the first file stays rewritten
+    [run] = unfinished(workspace.state_dir)
+    monkeypatch.undo()
+    result = resume(workspace, run.id)
+    assert not [p for p in exports.iterdir() if p.name.startswith(".")]  # no temporary copy left
+    assert result.verification is not None
+    assert {f["file"] for c in result.committed for f in c.get("files", []) if f["records"]} == {
+        "crm.csv", "orders.jsonl", "app.log.gz"}
+    assert SUBJECT not in (exports / "crm.csv").read_text(encoding="utf-8")
+    assert unfinished(workspace.state_dir) == []
 
 
 def test_cli_erase_reports_the_files(tmp_path: Path, chinook_sqlite: Path) -> None:
@@ -180,7 +201,8 @@ def test_cli_erase_reports_the_files(tmp_path: Path, chinook_sqlite: Path) -> No
     assert "crm.csv" in table.output
     assert "JSON documents" in table.output
     done = runner.invoke(main, [*ws, "erase", request_id, "--apply", "-f", "json"])
-    assert done.exit_code == 0, done.output
+    assert done.exit_code == 1, done.output  # profile.json is a manual step: the erasure is not verified yet
+    assert json.loads(done.output)["verification"]["status"] == "failed"
     files = [c for c in json.loads(done.output)["committed"] if "files" in c]
     assert {f["file"]: f["records"] for f in files[0]["files"]} == {"crm.csv": 1, "orders.jsonl": 1,
                                                                      "app.log.gz": 1}
@@ -203,13 +225,10 @@ def test_replaced_spans_no_longer_match(before: str, after: str, upper: bool) ->
         assert out.startswith(before)
 
 
-def test_prepare_keeps_encoding_and_untouched_lines(tmp_path: Path) -> None:
+def test_rewrite_keeps_encoding_and_untouched_lines(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_bytes(f"Grüße an {SUBJECT}\r\nnichts hier\r\n".encode("utf-16"))
-    rewrites = prepare([FileJob(path, "anonymize")], LineMatcher({"email": SUBJECT}))
-    assert path.read_bytes().decode("utf-16") == f"Grüße an {SUBJECT}\r\nnichts hier\r\n"  # not replaced yet
-    rewrites.commit()
-    rewrites.discard()
+    assert rewrite_file(FileJob(path, "anonymize"), LineMatcher({"email": SUBJECT})) == 1
     assert path.read_bytes().decode("utf-16") == "Grüße an [REDACTED]\r\nnichts hier\r\n"
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
 
@@ -218,10 +237,7 @@ def test_gzipped_csv_stays_gzipped_and_keeps_its_dialect(tmp_path: Path) -> None
     path = tmp_path / "list.tsv.gz"
     with gzip.open(path, "wt", encoding="utf-8", newline="") as out:
         out.write("name\temail\nAna\tana@example.org\nLuís\t" + SUBJECT + "\n")
-    rewrites = prepare([FileJob(path, "delete")], LineMatcher({"email": SUBJECT}))
-    rewrites.commit()
-    rewrites.discard()
-    assert [item.records for item in rewrites.items] == [1]
+    assert rewrite_file(FileJob(path, "delete"), LineMatcher({"email": SUBJECT})) == 1
     with gzip.open(path, "rt", encoding="utf-8", newline="") as back:
         assert back.read() == "name\temail\nAna\tana@example.org\n"
 
@@ -231,6 +247,6 @@ def test_a_truncated_gzip_is_not_rewritten(tmp_path: Path) -> None:
     whole = gzip.compress("".join(f"line {i} {SUBJECT}\n" for i in range(2000)).encode())
     path.write_bytes(whole[: len(whole) // 2])
     with pytest.raises(RewriteFailed, match=r"app\.log\.gz: cannot be rewritten safely \(ValueError\)"):
-        prepare([FileJob(path, "anonymize")], LineMatcher({"email": SUBJECT}))
+        rewrite_file(FileJob(path, "anonymize"), LineMatcher({"email": SUBJECT}))
     assert path.read_bytes() == whole[: len(whole) // 2]
     assert [p.name for p in tmp_path.iterdir()] == ["app.log.gz"]

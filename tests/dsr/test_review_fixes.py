@@ -1,6 +1,6 @@
 """Review fixes: other people's records untouched, JSONL fields by path, files changed
-meanwhile, no copies of the subject's data left, rectification all-or-nothing across
-databases, and driver messages that quote values."""
+meanwhile, no copies of the subject's data left, a rectification or erasure failing in one
+database completed by resume, and driver messages that quote values."""
 
 from __future__ import annotations
 
@@ -15,12 +15,15 @@ import sqlalchemy as sa
 from govkit.actions.dsr import erase_request, new_request, rectify_request
 from govkit.actions.dsr import rewrite as rewrite_module
 from govkit.actions.dsr.files import LineMatcher
-from govkit.actions.dsr.rewrite import FileJob, RewriteFailed, prepare, replace_spans
+from govkit.actions.dsr.rewrite import FileJob, replace_spans
+from govkit.change import failpoints
+from govkit.change.resume import resume
+from govkit.change.run import ChangeRun, UnitConflict, unfinished
 from govkit.errors import SourceError
 from govkit.scan import scan
 from govkit.sources import database as database_module
 from govkit.workspace import Workspace, load_workspace
-from tests.dsr.conftest import SUBJECT
+from tests.dsr.conftest import SUBJECT, rewrite_file
 
 NEW_EMAIL = "luis.goncalves@novo-dominio.com.br"
 
@@ -39,9 +42,7 @@ def test_a_longer_address_holding_the_subjects_is_someone_else(other: str) -> No
 def test_erasure_keeps_the_csv_record_of_another_person(tmp_path: Path) -> None:
     path = tmp_path / "crm.csv"
     path.write_text(f"id,email\n1,jo{SUBJECT}\n2,{SUBJECT}\n", encoding="utf-8")
-    rewrites = prepare([FileJob(path, "delete")], LineMatcher({"email": SUBJECT}))
-    rewrites.commit()
-    rewrites.discard()
+    assert rewrite_file(FileJob(path, "delete"), LineMatcher({"email": SUBJECT})) == 1
     assert path.read_text(encoding="utf-8") == f"id,email\n1,jo{SUBJECT}\n"
 
 
@@ -77,17 +78,22 @@ def test_jsonl_anonymize_applies_the_operators_of_nested_paths(tmp_path: Path) -
     assert "Brigadeiro" not in erased["contact"]["street"]
 
 
-def test_a_file_changed_after_it_was_read_is_not_replaced(tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_file_changed_after_it_was_read_is_not_replaced(tmp_path: Path, workspace_dir: Path) -> None:
     log = tmp_path / "app.log"
     log.write_text(f"10:00 login {SUBJECT}\n", encoding="utf-8")
-    rewrites = prepare([FileJob(log, "anonymize")], LineMatcher({"email": SUBJECT}))
-    with log.open("a", encoding="utf-8") as out:  # the application logs on meanwhile
-        out.write("10:01 login ana@example.org\n")
-    with pytest.raises(RewriteFailed, match="changed while it was being rewritten"):
-        rewrites.commit()
+    run = ChangeRun.begin(workspace_dir / ".govkit", "test.rewrite", "app.log", {}, {}, files=[log])
+
+    def write(fd: int) -> dict[str, int]:
+        records = rewrite_module.write_into(FileJob(log, "anonymize"), LineMatcher({"email": SUBJECT}), fd)
+        with log.open("a", encoding="utf-8") as out:  # the application logs on meanwhile
+            out.write("10:01 login ana@example.org\n")
+        return {"records": records}
+
+    with pytest.raises(UnitConflict, match="changed while it was being rewritten"):
+        run.file_unit("file:app.log", log, write)
     assert log.read_text(encoding="utf-8") == f"10:00 login {SUBJECT}\n10:01 login ana@example.org\n"
-    assert [p.name for p in tmp_path.iterdir()] == ["app.log"]
+    assert [p.name for p in tmp_path.iterdir() if p.name != "ws"] == ["app.log"]
+    run.release()
 
 
 def _two_databases(tmp_path: Path, chinook_sqlite: Path, files: bool = False) -> tuple[Workspace, Path]:
@@ -115,13 +121,14 @@ def _email(db: Path) -> str:
     return str(row[0])
 
 
-def test_rectification_fails_in_one_database_changes_no_database(
+def test_rectification_failing_in_one_database_is_completed_by_resume(
     tmp_path: Path, chinook_sqlite: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     workspace, second = _two_databases(tmp_path, chinook_sqlite)
     request = new_request(workspace, "rectification", {"email": SUBJECT})
     plan = rectify_request(workspace, request.id, [f"email={NEW_EMAIL}"])
     last = {"shop": chinook_sqlite, "crm": second}[plan.plan.steps[-1].source_name or ""]
+    first = second if last == chinook_sqlite else chinook_sqlite
     conn = sqlite3.connect(last)  # the database updated last refuses
     conn.execute("CREATE TRIGGER no_mail BEFORE UPDATE OF Email ON Customer BEGIN SELECT RAISE(ABORT, 'x'); END")
     conn.commit()
@@ -133,27 +140,47 @@ def test_rectification_fails_in_one_database_changes_no_database(
         rectify_request(workspace, request.id, [f"email={NEW_EMAIL}"], apply=True)
     assert NEW_EMAIL not in str(caught.value)
     assert "Duplicate entry '***'" in str(caught.value)
-    assert _email(chinook_sqlite) == _email(second) == SUBJECT  # neither database changed
+    assert "runs resume" in str(caught.value)
+    assert _email(last) == SUBJECT  # its transaction was rolled back
+    assert _email(first) == NEW_EMAIL  # the database before it committed, and the run stays open
+    [run] = unfinished(workspace.state_dir)
+    another = new_request(workspace, "rectification", {"email": SUBJECT})
+    assert another.id != request.id
+    conn = sqlite3.connect(last)
+    conn.execute("DROP TRIGGER no_mail")
+    conn.commit()
+    conn.close()
+    monkeypatch.undo()
+    result = resume(workspace, run.id)
+    assert result.verification is not None
+    assert result.verification["passed"]
+    assert _email(last) == _email(first) == NEW_EMAIL
+    assert unfinished(workspace.state_dir) == []
 
 
-def test_no_copy_of_the_original_is_left_when_a_later_commit_fails(
-    tmp_path: Path, chinook_sqlite: Path, monkeypatch: pytest.MonkeyPatch,
+def test_an_erasure_failing_in_a_later_database_leaves_no_copy_and_resumes(
+    tmp_path: Path, chinook_sqlite: Path,
 ) -> None:
     workspace, _ = _two_databases(tmp_path, chinook_sqlite, files=True)
     exports = workspace.root / "exports"
-    real_commit = sa.Connection.commit
-    commits: list[int] = []
+    commits: list[str] = []
 
-    def failing_commit(self: sa.Connection) -> None:
-        commits.append(1)
-        if len(commits) == 2:
+    def failing_commit(point: str) -> None:
+        commits.append(point)
+        if len(commits) == 2:  # the second database's commit fails (a lost connection, a full disk)
             raise sa.exc.OperationalError("COMMIT", {}, Exception("disk I/O error"))
-        real_commit(self)
 
-    monkeypatch.setattr(sa.Connection, "commit", failing_commit)
-    monkeypatch.setattr(rewrite_module, "_fsync_dir", lambda folder: None)
+    failpoints.register("unit.intended", failing_commit)
     request = new_request(workspace, "erasure", {"email": SUBJECT})
-    with pytest.raises(SourceError, match="had already committed"):
-        erase_request(workspace, request.id, apply=True)
-    assert [p.name for p in exports.iterdir()] == ["app.log"]  # no backup holding the subject's line
-    assert SUBJECT not in (exports / "app.log").read_text(encoding="utf-8")  # the first database committed
+    try:
+        with pytest.raises(SourceError, match="rolled back; 'govkit runs resume RUN-"):
+            erase_request(workspace, request.id, apply=True)
+    finally:
+        failpoints.clear()
+    assert [p.name for p in exports.iterdir()] == ["app.log"]  # no temporary or backup copy
+    [run] = unfinished(workspace.state_dir)
+    result = resume(workspace, run.id)
+    assert result.verification is not None
+    assert result.verification["passed"], result.verification
+    assert SUBJECT not in (exports / "app.log").read_text(encoding="utf-8")
+    assert [p.name for p in exports.iterdir()] == ["app.log"]

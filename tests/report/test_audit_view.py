@@ -127,3 +127,21 @@ def test_render_audit_keeps_its_inventory_only_form(scanned: Scanned) -> None:
     assert data["policy"]["baseline"] is True
     assert data["integrity"]["ok"] is None
     assert {r["status"] for r in data["retention"]} <= {"no-rule", "not-checked", "bad-rule", "legal-hold"}
+
+
+def test_an_unfinished_run_is_the_first_top_risk(workspace_copy: Path) -> None:
+    from govkit.change.run import ChangeRun
+
+    workspace = load_workspace(workspace_copy, search=False)
+    run = ChangeRun.begin(workspace.state_dir, "dsr.erase", "dsr:DSR-1", {}, {})
+    run.release()  # as a killed process leaves it: unfinished, nobody working on it
+    view = audit_view(workspace)
+    first = view.risks[0]
+    assert first.kind == "unfinished-run"
+    assert first.severity == "HIGH"
+    assert run.id in first.message
+    assert "interrupted" in first.message
+    assert f"govkit runs resume {run.id}" in first.fix
+    assert "Unfinished change run" in render_audit_view(view, "html", workspace_copy)
+    ChangeRun.open(workspace.state_dir, run.id).finish("abandoned")
+    assert all(r.kind != "unfinished-run" for r in audit_view(workspace).risks)

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from govkit.actions.anonymize.io import Batch, Writer, read_batches
 from govkit.actions.anonymize.operators import Operator, OperatorContext, build
 from govkit.actions.anonymize.plan import FieldPlan, Plan
-from govkit.errors import GovkitError, UsageError
+from govkit.errors import GovkitError, SourceError, UsageError
 
 #: Operators whose output is synthetic personal-looking data by design (checked for leaks only).
 SYNTHETIC = frozenset({"pseudonymize", "fake", "hash", "encrypt", "decrypt", "keep"})
@@ -412,23 +412,39 @@ def stream_table(
 
 
 def stream_query(source: Any, query: str, batch_size: int = 5000) -> tuple[list[str], Callable[[], Iterator[Batch]]]:
-    """Columns and a re-openable stream of a read-only query's rows."""
+    """Columns and a re-openable stream of a read-only query's rows.
+
+    The query must be one SELECT (or WITH ... SELECT), and it runs in a read-only
+    transaction whatever it says (see :mod:`govkit.actions.anonymize.readonly`). An error
+    is one line that names the source without its password and quotes no literal of the query.
+    """
     from sqlalchemy.exc import SQLAlchemyError
 
+    from govkit.actions.anonymize.readonly import check_read_only, read_only, scrub_error
+
+    check_read_only(query, source.dialect)
+    # every ':' escaped: the query has no bind parameters, and ':' in a string is no parameter
+    statement = sa.text(query.replace(":", "\\:"))
+
+    def failed(exc: SQLAlchemyError) -> GovkitError:
+        prefix = f"{source.display}: cannot run the query: "
+        message = str(source.error(exc, "cannot run the query"))
+        return SourceError(prefix + scrub_error(message.removeprefix(prefix), query, source.dialect))
+
     try:
-        with source.engine.connect() as conn:
-            columns = list(conn.execute(sa.text(query)).keys())
+        with read_only(source.engine) as conn:
+            columns = list(conn.execute(statement).keys())
     except SQLAlchemyError as exc:
-        raise source.error(exc, "cannot run the query") from None
+        raise failed(exc) from None
 
     def batches() -> Iterator[Batch]:
         try:
-            with source.engine.connect() as conn:
-                result = conn.execution_options(stream_results=True, max_row_buffer=batch_size).execute(sa.text(query))
+            with read_only(source.engine) as conn:
+                result = conn.execution_options(stream_results=True, max_row_buffer=batch_size).execute(statement)
                 for part in result.partitions(batch_size):
                     yield [tuple(r) for r in part]
         except SQLAlchemyError as exc:
-            raise source.error(exc, "cannot run the query") from None
+            raise failed(exc) from None
 
     return columns, batches
 

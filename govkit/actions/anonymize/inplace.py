@@ -1,20 +1,27 @@
-"""Anonymize a database in place: ``--in-place`` plans, ``--apply`` runs, batch by batch.
+"""Anonymize a database in place: ``--in-place`` plans, ``--apply`` runs it through the change engine.
 
-Rows are read by primary key and rewritten with ``UPDATE ... WHERE pk = :pk``, one
-transaction per batch, so a failure rolls back the batch it happened in and leaves every
-earlier batch done (re-running is safe: deterministic operators give the same values, and
-the plan says which are not). Key and reference columns are refused: rewriting a primary key
-under live foreign keys needs the whole graph at once, which is what the database-to-database
-copy does. A field planned ``drop`` is set to NULL (a column cannot leave a live table).
+Each table is rewritten in **units of one key range** (``batch_size`` rows in primary-key
+order). A unit reads its rows and writes them back *in one transaction on one connection*
+(``SELECT ... WHERE pk > :last ORDER BY pk LIMIT n``, then ``UPDATE ... WHERE pk = :pk``), so
+no read cursor stays open while another connection writes: that is what made SQLite in its
+default rollback-journal mode fail with "database is locked" on tables over one batch.
+Every unit goes through :meth:`~govkit.change.run.ChangeRun.db_unit`: the journal records its
+key range (sealed) and the keyed digest of its rows before the change, so a run killed at
+any moment resumes (``govkit runs resume``) where it stopped and never applies an operator
+twice to a value (see :mod:`govkit.change.run`).
 
-Verification (on by default) re-reads every transformed column of a table once its batches
-are committed, with the export's checks (:meth:`Transformer.verify`): written values equal
-to an input value the run replaced, and personal data the detection engine still finds in
-the output of operators that should leave none; a dropped column must read back NULL. The
-leak sample holds keyed digests of the inputs that *changed*: a value the operator maps to
-itself (a re-run over already masked values) is no leak, so re-running stays possible. A
-failed verification cannot undo committed batches and does not try to: the caller reports
-the run as incomplete, names each ``table.column``, and says the changes are committed.
+Key and reference columns are refused: rewriting a primary key under live foreign keys needs
+the whole graph at once, which is what the database-to-database copy does. A field planned
+``drop`` is set to NULL (a column cannot leave a live table).
+
+Verification (on by default) re-reads every transformed column once every unit is
+committed, with the export's checks (:meth:`Transformer.verify`): written values equal to an
+input value the run replaced, and personal data the detection engine still finds in the
+output of operators that should leave none; a dropped column must read back NULL. The leak
+sample holds keyed digests (under the run's key) of the inputs that *changed*, journaled
+with each unit, so a resumed run verifies against the whole run, not only its own part. A
+failed verification cannot undo committed units and does not try to: the run ends
+``failed``, the audit record names each ``table.column``, and says the changes are committed.
 """
 
 from __future__ import annotations
@@ -28,7 +35,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from govkit.actions.anonymize.export import LEAK_CHECKED, LEAK_SAMPLE, ExportResult, Transformer, stream_table
 from govkit.actions.anonymize.operators import OperatorContext, build
 from govkit.actions.anonymize.plan import FieldPlan, Plan
+from govkit.change import failpoints
+from govkit.change.run import ChangeRun
 from govkit.errors import UsageError
+
+#: The change engine's name for this kind of run.
+KIND = "anonymize.in-place"
 
 
 def check_in_place(plan: Plan, tables: Sequence[Any]) -> None:
@@ -53,57 +65,147 @@ def check_in_place(plan: Plan, tables: Sequence[Any]) -> None:
 
 def apply_in_place(
     source: Any, tables: Sequence[Any], plan: Plan, context: OperatorContext, result: ExportResult,
-    *, batch_size: int = 5000, verify: bool = True,
+    *, run: ChangeRun, batch_size: int = 5000, verify: bool = True,
 ) -> None:
-    """Rewrite the planned columns of ``tables`` in ``source``; one transaction per batch.
+    """Rewrite the planned columns of ``tables`` in ``source``, one journaled unit per key range.
 
-    With ``verify``, each table's transformed columns are read back after its last batch;
+    With ``verify``, the transformed columns are read back once every table is rewritten;
     problems go to ``result.problems`` (``table.column``, never values). Every table is
     rewritten and verified even when an earlier one failed verification: stopping halfway
     would only leave a less predictable mix of changed and unchanged tables.
     """
     check_in_place(plan, tables)
+    checks: list[tuple[Any, list[tuple[str, Any, FieldPlan]], Transformer]] = []
     for table in tables:
         plans = plan.for_asset(table.qualified)
         steps = [(c.name, build(p.operator, p.params, context), p) for c in table.columns
                  if (p := plans.get(c.name.lower())) is not None and p.operator != "keep"]
         if not steps:
             continue
-        names = [c.name for c in table.columns]
-        pk_index = [names.index(k) for k in table.primary_key]
-        clause = sa.table(table.name, *[sa.column(n) for n in names], schema=table.schema)
-        update = sa.update(clause).where(
-            *[clause.c[k] == sa.bindparam(f"pk_{i}") for i, k in enumerate(table.primary_key)]
-        ).values({name: sa.bindparam(f"v_{i}") for i, (name, _, _) in enumerate(steps)})
-        tracker = Transformer(names, plans, context)  # the export's verification, and its leak sample
-        for batch in stream_table(source, table, batch_size):
-            params = [{f"pk_{i}": row[j] for i, j in enumerate(pk_index)} for row in batch]
-            for i, (name, operator, chosen) in enumerate(steps):
-                column = [row[names.index(name)] for row in batch]
-                new = [None] * len(column) if operator.drops_field else operator.apply_many(column, chosen.entity_type)
-                if verify and chosen.operator in LEAK_CHECKED:
-                    _remember(tracker, chosen, column, new)
-                for entry, value in zip(params, new, strict=True):
-                    entry[f"v_{i}"] = value
-            try:
-                with source.engine.begin() as conn:
-                    conn.execute(update, params)
-            except SQLAlchemyError as exc:
-                raise source.error(exc, f"cannot update {table.qualified} (this batch was rolled back; "
-                                        f"{result.rows} row(s) before it are done)") from None
-            result.rows += len(batch)
+        tracker = Transformer([c.name for c in table.columns], plans, context)
+        tracker.fingerprint = run.fingerprint  # type: ignore[method-assign]  # stable across a resume
+        _rewrite_table(run, source, table, steps, tracker, result, batch_size, remember=verify)
         result.outputs.append(f"{source.display} {table.qualified} (in place)")
-        if verify:
-            result.problems.extend(verify_table(source, table, steps, tracker, batch_size))
-
-
-def _remember(tracker: Transformer, chosen: FieldPlan, old: Sequence[Any], new: Sequence[Any]) -> None:
-    """Digests of the inputs this batch replaced (values mapped to themselves are not kept)."""
-    seen = tracker.seen[chosen.field.lower()]
-    if len(seen) >= LEAK_SAMPLE:
+        checks.append((table, steps, tracker))
+    if not verify:
         return
+    done = run.phase_data("verified")
+    if done is None:
+        failpoints.reach("verify.started")
+        problems = [p for table, steps, tracker in checks
+                    for p in verify_table(source, table, steps, tracker, batch_size)]
+        run.phase("verified", {"problems": problems})
+        failpoints.reach("run.verified")
+    else:
+        problems = list(done.get("problems") or [])
+    result.problems.extend(problems)
+
+
+def _rewrite_table(
+    run: ChangeRun, source: Any, table: Any, steps: list[tuple[str, Any, FieldPlan]], tracker: Transformer,
+    result: ExportResult, batch_size: int, *, remember: bool,
+) -> None:
+    names = [c.name for c in table.columns]
+    pk = list(table.primary_key)
+    wanted = list(dict.fromkeys([*pk, *(name for name, _, _ in steps)]))
+    clause = sa.table(table.name, *[sa.column(n) for n in names], schema=table.schema)
+    key_expr = clause.c[pk[0]] if len(pk) == 1 else sa.tuple_(*[clause.c[k] for k in pk])
+    select = sa.select(*[clause.c[n] for n in wanted]).order_by(*[clause.c[k] for k in pk])
+    update = sa.update(clause).where(
+        *[clause.c[k] == sa.bindparam(f"pk_{i}") for i, k in enumerate(pk)]
+    ).values({name: sa.bindparam(f"v_{i}") for i, (name, _, _) in enumerate(steps)})
+    position = {n: i for i, n in enumerate(wanted)}
+    prefix = f"{table.qualified}#"
+
+    def bound(value: Any) -> Any:
+        return sa.literal(value) if len(pk) == 1 else sa.tuple_(*[sa.literal(v) for v in value])
+
+    def key_of(row: Sequence[Any]) -> Any:
+        return row[0] if len(pk) == 1 else [row[i] for i in range(len(pk))]
+
+    def unit(number: int, low: Any, high: Any) -> Any:
+        """The unit ``number``: rows after ``low`` (and up to ``high`` when redoing a journaled one)."""
+        rows: list[Sequence[Any]] = []
+
+        def read(conn: sa.Connection) -> list[Sequence[Any]]:
+            query = select
+            if low is not None:
+                query = query.where(key_expr > bound(low))
+            # a journaled unit is redone over exactly its range; a new one takes the next rows
+            query = query.where(key_expr <= bound(high)) if high is not None else query.limit(batch_size)
+            rows[:] = [tuple(r) for r in conn.execute(query)]
+            if not rows and high is None:
+                raise _TableDone  # past the last key: nothing to journal
+            return rows
+
+        written: list[list[Any]] = []
+
+        def change(conn: sa.Connection) -> dict[str, Any]:
+            params = [{f"pk_{i}": row[i] for i in range(len(pk))} for row in rows]
+            written[:] = [list(row) for row in rows]
+            fingerprints: dict[str, list[int]] = {}
+            for i, (name, operator, chosen) in enumerate(steps):
+                column = [row[position[name]] for row in rows]
+                new = [None] * len(column) if operator.drops_field else operator.apply_many(column, chosen.entity_type)
+                if remember and chosen.operator in LEAK_CHECKED:
+                    fingerprints[chosen.field.lower()] = _replaced(tracker, chosen, column, new)
+                at = position[name]
+                for entry, out, value in zip(params, written, new, strict=True):
+                    entry[f"v_{i}"] = value
+                    out[at] = value
+            if params:
+                conn.execute(update, params)
+            return {"rows": len(rows), "fp": fingerprints,
+                    "_sealed": {"low": low, "high": key_of(rows[-1]) if rows else low}}
+
+        def after(conn: sa.Connection) -> list[list[Any]]:
+            """The unit's rows as written (reading them back would cost a second query per unit;
+            a value the database stores differently only makes a resume stop, never repeat)."""
+            return written
+
+        try:
+            return run.db_unit(source.engine.connect, f"{prefix}{number}", read, change, after=after)
+        except _TableDone:
+            return {"rows": 0}
+        except SQLAlchemyError as exc:
+            raise source.error(exc, f"cannot update {table.qualified} (this unit was rolled back; "
+                                    f"{result.rows} row(s) before it are done; 'govkit runs resume "
+                                    f"{run.id}' continues)") from None
+
+    def take(data: dict[str, Any]) -> None:
+        result.rows += int(data.get("rows", 0))
+        for name, digests in (data.get("fp") or {}).items():
+            seen = tracker.seen.setdefault(name, set())
+            seen.update(digests[: max(0, LEAK_SAMPLE - len(seen))])
+
+    journaled = [u for u in run.journal.order if u.startswith(prefix)]
+    low: Any = None
+    for number, key in enumerate(journaled):
+        state = run.journal.unit(key)
+        bounds = run.sealed_of(key) or {}
+        data = state.data if state.status == "committed" else unit(number, bounds.get("low"), bounds.get("high"))
+        take(data)
+        low = bounds.get("high", low)
+    number = len(journaled)
+    while True:
+        data = unit(number, low, None)
+        if not data.get("rows"):
+            break
+        take(data)
+        low = run.sealed_of(f"{prefix}{number}")["high"]
+        number += 1
+
+
+class _TableDone(Exception):
+    """Raised inside a unit's transaction when no row is left after its lower bound."""
+
+
+def _replaced(tracker: Transformer, chosen: FieldPlan, old: Sequence[Any], new: Sequence[Any]) -> list[int]:
+    """Digests of the inputs this unit replaced (values mapped to themselves are not kept)."""
+    if len(tracker.seen.get(chosen.field.lower(), ())) >= LEAK_SAMPLE:
+        return []
     fingerprint = tracker.fingerprint
-    seen.update(fingerprint(a) for a, b in zip(old, new, strict=True) if isinstance(a, str) and a and a != b)
+    return [fingerprint(a) for a, b in zip(old, new, strict=True) if isinstance(a, str) and a and a != b]
 
 
 def verify_table(

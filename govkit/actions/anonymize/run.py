@@ -235,6 +235,10 @@ def _anonymize_database(
     if workspace is not None and request.source in workspace.sources:
         name, url = request.source, workspace.sources[request.source].resolved_url()
     with DatabaseSource(url) as source:
+        if request.in_place and not request.dry_run and workspace is not None:
+            from govkit.change.run import ensure_free
+
+            ensure_free(workspace.state_dir, source.display)  # before planning over a half-changed table
         rows = _inventory_rows(workspace, source.display, name)
         all_tables = source.tables()
         tables = [find_table(source, t) for t in request.table] if request.table else [
@@ -266,7 +270,7 @@ def _anonymize_database(
         plan = build_plan(source.display, rows, policy, rules, columns_of, source_name=name)
         _require_something(plan, rows, rules, source.display)
         if request.in_place:
-            from govkit.actions.anonymize.inplace import apply_in_place, check_in_place
+            from govkit.actions.anonymize.inplace import check_in_place
 
             check_in_place(plan, tables)
         else:
@@ -276,11 +280,7 @@ def _anonymize_database(
         if request.dry_run:
             return result
         if request.in_place:
-            apply_in_place(source, tables, plan, context, result, batch_size=request.batch_size,
-                           verify=request.verify)
-            if not request.verify:
-                return result
-            return _finish(result, in_place=True)
+            return run_in_place(request, workspace, source, tables, plan, context)
         assert request.to is not None
         if "://" in request.to:
             if request.k is not None:
@@ -303,6 +303,72 @@ def _anonymize_database(
                         max_suppression=request.max_suppression,
                         verify=request.verify, jobs=request.jobs)
         return _finish(result)
+
+
+def run_in_place(request: AnonymizeRequest, workspace: Any, source: Any, tables: Sequence[Any], plan: Plan,
+                 context: OperatorContext) -> ExportResult:
+    """Begin an in-place run in the change engine (plan stored, "begun" audited), then execute it."""
+    from govkit.actions.anonymize.inplace import KIND
+    from govkit.change.run import ChangeRun
+
+    if workspace is None:
+        raise UsageError("--in-place --apply needs a workspace (its journal and audit log make the run "
+                         "resumable and provable): run 'govkit init' first")
+    touched = sorted({p.asset for p in plan.fields.values() if p.operator != "keep"})
+    params = {"source": source.display, "tables": touched, "rules": list(request.rules),
+              "plan": [f"{p.asset}.{p.field}={p.spec}" for p in plan.fields.values()]}
+    stored = {"request": dataclasses.asdict(request), "tables": [t.qualified for t in tables],
+              "fields": [p.to_dict() for p in plan.fields.values()], "notes": list(plan.notes)}
+    with ChangeRun.begin(workspace.state_dir, KIND, source.display, params, stored) as run:
+        return execute_in_place(run, request, source, tables, plan, context)
+
+
+def execute_in_place(run: Any, request: AnonymizeRequest, source: Any, tables: Sequence[Any], plan: Plan,
+                     context: OperatorContext) -> ExportResult:
+    """Units, verification, the "finished" audit record, then the run closes (first run or resume)."""
+    from govkit.actions.anonymize.inplace import apply_in_place
+
+    result = ExportResult(plan)
+    with run.failures_audited("anonymize"):
+        apply_in_place(source, tables, plan, context, result, run=run, batch_size=request.batch_size,
+                       verify=request.verify)
+        result.verified = request.verify and not result.problems
+        params: dict[str, Any] = {
+            "source": source.display, "to": "in place", "rules": list(request.rules),
+            "plan": [f"{p.asset}.{p.field}={p.spec}" for p in plan.fields.values()],
+            "verification": ("failed" if result.problems else "passed" if result.verified else "skipped"),
+            "status": "incomplete (changes committed)" if result.problems else "complete",
+        }
+        if result.problems:
+            params["problems"] = result.problems[:20]  # table.column and counts, never values
+        run.audited("anonymize", params, {"rows": result.rows, "fields": len(plan.fields),
+                                          "problems": len(result.problems)},
+                    outcome="verification-failed" if result.problems else "ok")
+    run.finish("failed" if result.problems else "finished")
+    if result.problems:
+        return _finish(result, in_place=True)
+    return result
+
+
+def resume_in_place(run: Any, workspace: Any) -> ExportResult:
+    """Complete an interrupted in-place run from its stored plan (``govkit runs resume``)."""
+    from govkit.actions.anonymize.plan import FieldPlan
+    from govkit.actions.risk import find_table
+    from govkit.sources.database import DatabaseSource
+
+    stored = run.plan()
+    request = AnonymizeRequest(**stored["request"])
+    url = request.source
+    if workspace is not None and request.source in workspace.sources:
+        url = workspace.sources[request.source].resolved_url()
+    plan = Plan(run.target, notes=list(stored.get("notes") or []))
+    for entry in stored["fields"]:
+        plan.add(FieldPlan(**entry))
+    context = operator_context(workspace)
+    _prepare(plan, context)
+    with DatabaseSource(url) as source:
+        tables = [find_table(source, name) for name in stored["tables"]]
+        return execute_in_place(run, request, source, tables, plan, context)
 
 
 #: What a failed in-place verification says: the batches are committed and stay so.

@@ -1,4 +1,4 @@
-"""Erasure: a plan per table from the policy, then one transaction per database, then proof.
+"""Erasure: a plan per table from the policy, then journaled units (databases, files), then proof.
 
 Why it works this way:
 
@@ -10,16 +10,16 @@ Why it works this way:
 * **Legal holds win.** A retention exception with a ``legal_hold`` whose predicate selects
   any of the subject's rows (or with no predicate: the whole table) refuses the erasure with
   the hold's reason; nothing is changed.
-* **One transaction per database**, statements in foreign-key-safe order (rows that
-  reference others go first), so a failure halfway leaves the database as it was.
-  Transactions of *different* databases are not atomic together (no two-phase commit):
-  the certificate says per source what was committed.
+* **One journaled unit per database, one per file** (:mod:`govkit.change.run`): a database's
+  statements run in one transaction, in foreign-key-safe order (rows that reference others
+  go first), so a failure rolls that database back whole; a file is swapped in with one
+  rename. Different databases and files are not atomic together (no two-phase commit);
+  instead the run is journaled: killed or failed halfway, it stays unfinished and
+  ``govkit runs resume`` completes it, never applying a committed unit twice.
 * **Verification by locating again**: only retained tables may still hold the subject's rows.
 * **Files are rewritten too** (:mod:`~govkit.actions.dsr.rewrite`): CSV/TSV rows and JSONL
   records follow the plan's action like rows (``delete`` by default); text and log lines keep
-  their place and get the subject's identifiers replaced. All new versions are written to
-  temporary files before the database statements run, the files are swapped in before the
-  databases commit, and any failure leaves both as they were. JSON documents, workbooks and
+  their place and get the subject's identifiers replaced. JSON documents, workbooks and
   Parquet files stay ``manual``: while they hold the subject the verification does not pass,
   and the certificate says what is left to do.
 
@@ -40,8 +40,8 @@ Why it works this way:
 from __future__ import annotations
 
 import re
-from contextlib import ExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -51,16 +51,16 @@ from govkit.actions.anonymize.operators import Operator, OperatorContext, build
 from govkit.actions.anonymize.plan import DEFAULT_OPERATOR, FieldPlan, build_plan
 from govkit.actions.anonymize.run import operator_context
 from govkit.actions.dsr.files import LineMatcher, file_path
-from govkit.actions.dsr.locate import LocateReport, resolve_reference, selection, table_clause
+from govkit.actions.dsr.locate import LocateReport, resolve_reference, selection, source_config, table_clause
 from govkit.actions.dsr.rewrite import (
     MANUAL_REASONS,
     REWRITABLE,
     SPAN_ENTITIES,
     FileJob,
-    Rewrites,
     file_format,
-    prepare,
+    write_into,
 )
+from govkit.change.run import ChangeRun
 from govkit.errors import UsageError
 from govkit.inventory.store import AssetRecord, Inventory
 from govkit.policy.loader import Policy
@@ -195,7 +195,7 @@ def plan_erasure(
 def _file_step(workspace: Workspace, hit: Any, chosen: Any, policy: Policy) -> TableStep:
     """A file's step: the plan's action where the format can be rewritten (text lines: spans
     replaced), ``manual`` with the reason where it cannot (see :mod:`~govkit.actions.dsr.rewrite`)."""
-    path = file_path(workspace.source(hit.source_name), hit.asset) if hit.source_name else None
+    path = file_path(source_config(workspace, hit.source, hit.source_name), hit.asset)
     fmt = file_format(path) if path is not None and path.is_file() else None
     if fmt not in REWRITABLE:
         reason = MANUAL_REASONS.get(fmt or "", "the file could not be opened for rewriting")
@@ -313,13 +313,14 @@ def _holds(workspace: Workspace, report: LocateReport, policy: Policy,
                 asset = assets[hit.source][hit.asset]
                 if exc.where is not None and asset.kind == "file":
                     continue  # a predicate names a column; file lines have none to test
-                if exc.where is not None and hit.source_name is not None:
+                if exc.where is not None:
                     table = table_clause(asset)
                     if exc.where.column not in table.c:
                         continue
                     test = exc.where.sql(table.c[exc.where.column])
                     count = 0
-                    with DatabaseSource(workspace.source(hit.source_name).resolved_url()) as source, \
+                    config = source_config(workspace, hit.source, hit.source_name)
+                    with DatabaseSource(config.resolved_url()) as source, \
                             source.engine.connect() as conn:
                         for clause in selection(table, hit.key_columns, hit.keys):
                             query = sa.select(sa.func.count()).select_from(table).where(clause, test)
@@ -418,9 +419,9 @@ def _file_jobs(workspace: Workspace, plan: ErasurePlan,
     """The rewrite of every file step the plan deletes from or anonymizes."""
     jobs: list[FileJob] = []
     for step in plan.steps:
-        if step.format not in REWRITABLE or step.action not in ("delete", "anonymize") or not step.source_name:
+        if step.format not in REWRITABLE or step.action not in ("delete", "anonymize"):
             continue
-        job = FileJob(file_path(workspace.source(step.source_name), step.asset), step.action)
+        job = FileJob(file_path(source_config(workspace, step.source, step.source_name), step.asset), step.action)
         job.span_operators = {e: built.get((step.source, step.asset, SPAN_PREFIX + e)) for e in step.span_operators}
         if step.action == "anonymize":
             for name, chosen in step.operators.items():
@@ -432,101 +433,122 @@ def _file_jobs(workspace: Workspace, plan: ErasurePlan,
 
 
 def _run_steps(conn: sa.Connection, steps: list[TableStep], graph: dict[str, AssetRecord],
-               keys: dict[tuple[str, str], Any], built: dict[tuple[str, str, str], Operator | None]) -> None:
-    """The statements of one database, in foreign-key-safe order, inside its open transaction."""
+               keys: dict[tuple[str, str], Any], built: dict[tuple[str, str, str], Operator | None]) -> dict[str, Any]:
+    """The statements of one database, in foreign-key-safe order, inside its open transaction;
+    returns the rows changed per table (journaled with the unit)."""
+    done: dict[str, int] = {}
     for step in safe_order(steps, graph):
-        step.done = 0
-        if step.action == "retain":
+        if step.action not in ("delete", "anonymize"):
             continue
         asset = graph[step.asset]
         table = table_clause(asset)
         hit = keys[(step.source, step.asset)]
+        count = 0
         for clause in selection(table, hit.key_columns, hit.keys):
             if step.action == "delete":
-                step.done += int(conn.execute(sa.delete(table).where(clause)).rowcount or 0)
+                count += int(conn.execute(sa.delete(table).where(clause)).rowcount or 0)
             else:
-                step.done += _anonymize_rows(conn, table, clause, step, asset, built)
+                count += _anonymize_rows(conn, table, clause, step, asset, built)
+        done[step.asset] = count
+    return {"rows": sum(done.values()), "steps": done}
 
 
 def apply_plan(
-    workspace: Workspace, plan: ErasurePlan, report: LocateReport, *, inventory: Inventory,
+    workspace: Workspace, plan: ErasurePlan, report: LocateReport, *, inventory: Inventory, run: ChangeRun,
     subject: dict[str, str] | None = None, region: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Carry out the plan: one transaction per database, files rewritten atomically.
+    """Carry out the plan through the change engine: one unit per database (one transaction, its
+    statements in foreign-key-safe order), then one unit per file (one atomic swap).
 
-    Order, so that a failure anywhere changes nothing: every operator is built and every
-    file's new version written to a temporary file first; then each database's statements
-    run in its open transaction; then the files are replaced (all or none); then the
-    databases commit. A failing commit puts the files back. Returns per source what was
+    Every operator is built first (keys derived), so a missing key fails before any change.
+    A unit that fails rolls back alone; the units before it stay committed and the run stays
+    unfinished, so ``govkit runs resume`` completes it (a unit that committed before a crash
+    is recognised by its digest and never applied twice). Returns per source what was
     committed (files: per file, records changed).
     """
     if plan.holds:
-        first = plan.holds[0]
-        raise ErasureRefused(
-            f"the subject is under legal hold {first.hold} ({first.reason or 'no reason given'}; "
-            f"{first.rows} row(s) in {first.asset}); nothing was erased"
-        )
+        raise hold_refusal(plan)
     built = _operators(workspace, plan)
-    jobs = _file_jobs(workspace, plan, built)
-    rewrites = prepare(jobs, LineMatcher(subject or {}, region)) if jobs else Rewrites()
-    committed: list[dict[str, Any]] = []
     keys = {(h.source, h.asset): h for h in report.data()}
-    try:
-        with ExitStack() as stack:
-            open_transactions: list[tuple[DatabaseSource, sa.Connection, list[TableStep]]] = []
-            for source_display in dict.fromkeys(s.source for s in plan.steps):
-                steps = [s for s in plan.steps if s.source == source_display]
-                name = steps[0].source_name
-                if name is None or workspace.source(name).kind != "database":
-                    continue
-                graph = {a.name: a for a in inventory.assets(source_display)}
-                source = stack.enter_context(DatabaseSource(workspace.source(name).resolved_url()))
-                try:
-                    conn = stack.enter_context(source.engine.connect())
-                    conn.begin()
-                    _run_steps(conn, steps, graph, keys, built)
-                except SQLAlchemyError as exc:
-                    raise source.error(exc, "erasure failed and was rolled back") from None
-                open_transactions.append((source, conn, steps))
-            rewrites.commit()
-            for source, conn, steps in open_transactions:
-                try:
-                    conn.commit()
-                except SQLAlchemyError as exc:
-                    if not committed:  # nothing is committed yet: the files go back too
-                        rewrites.restore()
-                        raise source.error(exc, "erasure failed and was rolled back") from None
-                    done = ", ".join(c["source"] for c in committed)  # no two-phase commit: say what stays
-                    raise source.error(exc, f"erasure could not be committed here and was rolled back, but {done} "
-                                       "had already committed and the files were rewritten; run the erasure "
-                                       "again to finish it") from None
-                committed.append({"source": steps[0].source, "committed": True,
-                                  "rows": sum(s.done or 0 for s in steps)})
-    except BaseException:
-        for step in plan.steps:
-            if not any(c["source"] == step.source for c in committed):
-                step.done = 0 if step.action != "manual" else None
-        # Always: the temporary files, and the backups of files that stay replaced because a
-        # database had already committed, are copies of the subject's data.
-        rewrites.discard()
-        raise
-    rewrites.discard()
-    _files_done(plan, workspace, rewrites, committed)
+    committed: list[dict[str, Any]] = []
+    for source_display in dict.fromkeys(s.source for s in plan.steps):
+        steps = [s for s in plan.steps if s.source == source_display]
+        config = source_config(workspace, source_display, steps[0].source_name)
+        if config.kind != "database":
+            continue
+        graph = {a.name: a for a in inventory.assets(source_display)}
+
+        def read(conn: sa.Connection, steps: list[TableStep] = steps,
+                 graph: dict[str, AssetRecord] = graph) -> list[tuple[Any, ...]]:
+            return _snapshot(conn, steps, graph, keys)
+
+        def change(conn: sa.Connection, steps: list[TableStep] = steps,
+                   graph: dict[str, AssetRecord] = graph) -> dict[str, Any]:
+            return _run_steps(conn, steps, graph, keys, built)
+
+        with DatabaseSource(config.resolved_url()) as source:
+            try:
+                data = run.db_unit(source.engine.connect, f"db:{source_display}", read, change)
+            except SQLAlchemyError as exc:
+                raise source.error(exc, f"erasure failed in this source and was rolled back; 'govkit runs resume "
+                                        f"{run.id}' retries it") from None
+        for step in steps:
+            step.done = int((data.get("steps") or {}).get(step.asset, 0)) if step.action != "manual" else None
+        committed.append({"source": source_display, "committed": True, "rows": int(data.get("rows", 0))})
+    jobs = _file_jobs(workspace, plan, built)
+    matcher = LineMatcher(subject or {}, region)
+    changed: dict[Path, int] = {}
+    for job in jobs:
+
+        def write(fd: int, job: FileJob = job) -> dict[str, Any]:
+            return {"records": write_into(job, matcher, fd)}
+
+        data = run.file_unit(f"file:{job.path}", job.path, write)
+        changed[job.path] = int(data.get("records", 0))
+    _files_done(plan, workspace, changed, committed)
     return committed
 
 
-def _files_done(plan: ErasurePlan, workspace: Workspace, rewrites: Rewrites,
+def hold_refusal(plan: ErasurePlan) -> ErasureRefused:
+    """The error that refuses a plan whose rows are under a legal hold (nothing is changed)."""
+    first = plan.holds[0]
+    return ErasureRefused(f"the subject is under legal hold {first.hold} ({first.reason or 'no reason given'}; "
+                          f"{first.rows} row(s) in {first.asset}); nothing was erased")
+
+
+def erasure_files(workspace: Workspace, plan: ErasurePlan) -> list[Path]:
+    """The files the plan rewrites (so a run can find its temporary files after a crash)."""
+    return [file_path(source_config(workspace, s.source, s.source_name), s.asset) for s in plan.steps
+            if s.format in REWRITABLE and s.action in ("delete", "anonymize")]
+
+
+def _snapshot(conn: sa.Connection, steps: list[TableStep], graph: dict[str, AssetRecord],
+              keys: dict[tuple[str, str], Any]) -> list[tuple[Any, ...]]:
+    """Every row the unit may change, in a stable order: what its before-digest is taken over."""
+    out: list[tuple[Any, ...]] = []
+    for step in safe_order(steps, graph):
+        if step.action not in ("delete", "anonymize"):
+            continue
+        table = table_clause(graph[step.asset])
+        hit = keys[(step.source, step.asset)]
+        order = [table.c[c] for c in hit.key_columns if c in table.c]
+        out.append(("table", step.asset))
+        for clause in selection(table, hit.key_columns, hit.keys):
+            out.extend(tuple(r) for r in conn.execute(sa.select(table).where(clause).order_by(*order)))
+    return out
+
+
+def _files_done(plan: ErasurePlan, workspace: Workspace, changed: dict[Path, int],
                 committed: list[dict[str, Any]]) -> None:
     """Record the rewritten files' counts on their steps and in ``committed``, per source."""
-    changed = {item.path: item.records for item in rewrites.items}
     per_source: dict[str, list[dict[str, Any]]] = {}
     for step in plan.steps:
-        if step.format not in REWRITABLE or not step.source_name:
+        if step.format not in REWRITABLE:
             continue
         if step.action == "retain":
             step.done = 0
             continue
-        records = changed.get(file_path(workspace.source(step.source_name), step.asset), 0)
+        records = changed.get(file_path(source_config(workspace, step.source, step.source_name), step.asset), 0)
         step.done = records
         per_source.setdefault(step.source, []).append({"file": step.asset, "action": step.action,
                                                        "records": records})
@@ -536,16 +558,27 @@ def _files_done(plan: ErasurePlan, workspace: Workspace, rewrites: Rewrites,
 
 
 def verification(plan: ErasurePlan, after: LocateReport) -> dict[str, Any]:
-    """Compare a fresh locate with the plan: only retained tables may still hold the subject's rows."""
+    """Compare a fresh locate with the plan: only retained tables may still hold the subject's rows.
+
+    ``status`` is ``failed`` when identifying rows remain outside the retained tables,
+    ``incomplete`` when none remain where the search could look but something could not be
+    searched (``not_checked``: each source, table or file, and why), else ``passed``. ``passed``
+    is true only for ``passed``: a verification that could not look everywhere proves nothing
+    about where it did not look.
+    """
     retained = {(s.source, s.asset) for s in plan.steps if s.action == "retain"}
     remaining = [h.to_dict() for h in after.data() if h.rows]
     unexpected = [h for h in remaining if (h["source"], h["asset"]) not in retained]
     manual = [h for h in unexpected if any(s.action == "manual" and (s.source, s.asset) == (h["source"], h["asset"])
                                            for s in plan.steps)]
+    not_checked = [n.to_dict() for n in after.not_searched]
+    status = "failed" if unexpected else "incomplete" if not_checked else "passed"
     return {
-        "passed": not unexpected,
+        "status": status,
+        "passed": status == "passed",
         "manual_remaining": manual,
         "identifying_rows_remaining": sum(h["rows"] for h in unexpected),
         "remaining_in_retained_tables": [h for h in remaining if (h["source"], h["asset"]) in retained],
         "unexpected": unexpected,
+        "not_checked": not_checked,
     }

@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from govkit.actions.dsr.files import file_rows
-from govkit.actions.dsr.locate import LocateReport, TableHit, selection, table_clause
+from govkit.actions.dsr.locate import LocateReport, TableHit, selection, source_config, table_clause
 from govkit.actions.dsr.registry import Request
 from govkit.errors import UsageError
 from govkit.inventory.store import AssetRecord, Inventory
@@ -115,15 +115,14 @@ def collect(workspace: Workspace, report: LocateReport, *, policy: Policy, inven
     """Read every row the report attributes to the subject, with categories and purposes from the policy."""
     resolver = Resolver(policy)
     out: list[TableData] = []
-    by_source: dict[str | None, list[TableHit]] = {}
-    for hit in report.data():
-        by_source.setdefault(hit.source_name, []).append(hit)
-    for name, hits in by_source.items():
-        if name is None:
-            continue
-        assets = _asset_map(inventory, hits[0].source)
-        findings = inventory.rows(hits[0].source)
-        config = workspace.source(name)
+    by_source: dict[str, list[TableHit]] = {}
+    for hit in report.data():  # by the inventory's key: sources scanned by URL have no name
+        by_source.setdefault(hit.source, []).append(hit)
+    for display, hits in by_source.items():
+        name = hits[0].source_name
+        assets = _asset_map(inventory, display)
+        findings = inventory.rows(display)
+        config = source_config(workspace, display, name)
         if config.kind != "database":
             for hit in hits:
                 categories = _categories(findings, hit.asset, policy)

@@ -29,7 +29,6 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,8 +45,10 @@ from govkit.actions.dsr.locate import (
     normalize_email,
     phone_forms,
     selection,
+    source_config,
     table_clause,
 )
+from govkit.change.run import ChangeRun
 from govkit.detect.values import phone_score
 from govkit.errors import SourceError, UsageError
 from govkit.inventory.store import AssetRecord, Inventory
@@ -319,8 +320,8 @@ def _count(workspace: Workspace, plan: RectificationPlan, report: LocateReport, 
     """Rows per step: the located rows, narrowed to the old identifier where a key selects them."""
     for source_display in dict.fromkeys(s.source for s in plan.steps if s.key is not None):
         steps = [s for s in plan.steps if s.source == source_display and s.key is not None]
-        name = steps[0].source_name or ""
-        with DatabaseSource(workspace.source(name).resolved_url()) as source, source.engine.connect() as conn:
+        config = source_config(workspace, source_display, steps[0].source_name)
+        with DatabaseSource(config.resolved_url()) as source, source.engine.connect() as conn:
             for step in steps:
                 step.rows = sum(int(conn.execute(sa.select(sa.func.count()).select_from(table).where(clause)).scalar()
                                     or 0) for table, clause in _where(step, report, subject, planner))
@@ -340,55 +341,55 @@ def _where(step: ColumnStep, report: LocateReport, subject: dict[str, str],
 
 def apply_rectification(
     workspace: Workspace, plan: RectificationPlan, report: LocateReport, subject: dict[str, str], *,
-    policy: Policy, inventory: Inventory,
+    policy: Policy, inventory: Inventory, run: ChangeRun,
 ) -> list[dict[str, Any]]:
-    """One transaction per database; returns per source what was committed.
+    """One journaled unit (one transaction) per database; returns per source what was committed.
 
-    Every database's updates run in its open transaction before any database commits, so a
-    failing statement anywhere (a trigger, a constraint, a type) leaves every database as it
-    was. Only a failing *commit* after another database committed can leave a part done
-    (there is no two-phase commit); the error then says which sources committed.
+    A failing statement (a trigger, a constraint, a type) rolls its database back; databases
+    committed before it stay committed and the run stays unfinished, so ``govkit runs resume``
+    completes it. A unit that committed before a crash is recognised by its digest and never
+    applied again (see :mod:`govkit.change.run`).
     """
     planner = _Planner(workspace, report, subject, policy, inventory)
     committed: list[dict[str, Any]] = []
     hidden = [*plan.values.values(), *subject.values()]
-    try:
-        with ExitStack() as stack:
-            open_transactions: list[tuple[DatabaseSource, sa.Connection, list[ColumnStep]]] = []
-            for source_display in dict.fromkeys(s.source for s in plan.steps):
-                steps = [s for s in plan.steps if s.source == source_display]
-                name = steps[0].source_name or ""
-                source = stack.enter_context(DatabaseSource(workspace.source(name).resolved_url()))
-                try:
-                    conn = stack.enter_context(source.engine.connect())
-                    conn.begin()
-                    for step in steps:
-                        asset = planner.assets(step.source)[step.asset]
-                        kind = next(f["kind"] for f in asset.fields if f["name"] == step.column)
-                        value = _typed(plan.values[step.field], kind)
-                        step.done = 0
-                        for table, clause in _where(step, report, subject, planner):
-                            result = conn.execute(sa.update(table).where(clause).values({step.column: value}))
-                            step.done += int(result.rowcount or 0)
-                except SQLAlchemyError as exc:
-                    raise _failed(source, exc, "rectification failed and was rolled back", hidden) from None
-                open_transactions.append((source, conn, steps))
-            for source, conn, steps in open_transactions:
-                try:
-                    conn.commit()
-                except SQLAlchemyError as exc:
-                    doing = "rectification failed and was rolled back"
-                    if committed:
-                        doing += (f", but {', '.join(c['source'] for c in committed)} had already committed; "
-                                  "run the rectification again to finish it")
-                    raise _failed(source, exc, doing, hidden) from None
-                committed.append({"source": steps[0].source, "committed": True,
-                                  "rows": sum(s.done or 0 for s in steps)})
-    except BaseException:
-        for step in plan.steps:
-            if not any(c["source"] == step.source for c in committed):
-                step.done = 0
-        raise
+    for source_display in dict.fromkeys(s.source for s in plan.steps):
+        steps = [s for s in plan.steps if s.source == source_display]
+        config = source_config(workspace, source_display, steps[0].source_name)
+
+        def read(conn: sa.Connection, steps: list[ColumnStep] = steps) -> list[tuple[Any, ...]]:
+            rows: list[tuple[Any, ...]] = []
+            for step in steps:
+                hit = next(h for h in report.data() if h.source == step.source and h.asset == step.asset)
+                table = table_clause(planner.assets(step.source)[step.asset])
+                order = [table.c[c] for c in hit.key_columns if c in table.c]
+                rows.append(("column", step.asset, step.column))
+                for clause in selection(table, hit.key_columns, hit.keys):
+                    rows.extend(tuple(r) for r in conn.execute(sa.select(table).where(clause).order_by(*order)))
+            return rows
+
+        def change(conn: sa.Connection, steps: list[ColumnStep] = steps) -> dict[str, Any]:
+            done: dict[str, int] = {}
+            for step in steps:
+                asset = planner.assets(step.source)[step.asset]
+                kind = next(f["kind"] for f in asset.fields if f["name"] == step.column)
+                value = _typed(plan.values[step.field], kind)
+                count = 0
+                for table, clause in _where(step, report, subject, planner):
+                    count += int(conn.execute(sa.update(table).where(clause).values({step.column: value})).rowcount
+                                 or 0)
+                done[f"{step.asset}.{step.column}"] = count
+            return {"rows": sum(done.values()), "steps": done}
+
+        with DatabaseSource(config.resolved_url()) as source:
+            try:
+                data = run.db_unit(source.engine.connect, f"db:{source_display}", read, change)
+            except SQLAlchemyError as exc:
+                raise _failed(source, exc, f"rectification failed in this source and was rolled back; "
+                                           f"'govkit runs resume {run.id}' retries it", hidden) from None
+        for step in steps:
+            step.done = int((data.get("steps") or {}).get(f"{step.asset}.{step.column}", 0))
+        committed.append({"source": source_display, "committed": True, "rows": int(data.get("rows", 0))})
     return committed
 
 
@@ -410,7 +411,7 @@ def read_back(workspace: Workspace, plan: RectificationPlan, report: LocateRepor
     out: list[dict[str, Any]] = []
     for source_display in dict.fromkeys(s.source for s in plan.steps):
         steps = [s for s in plan.steps if s.source == source_display]
-        with DatabaseSource(workspace.source(steps[0].source_name or "").resolved_url()) as source, \
+        with DatabaseSource(source_config(workspace, source_display, steps[0].source_name).resolved_url()) as source, \
                 source.engine.connect() as conn:
             for step in steps:
                 asset = planner.assets(step.source)[step.asset]

@@ -8,6 +8,11 @@ The subject's identifiers are personal data, so they are stored encrypted (AES-G
 workspace subkey for purpose ``dsr``, the request id as associated data so a ciphertext
 cannot be moved to another request). Everything else in a request (type, regime, dates,
 timeline) names no one and is stored in clear.
+
+The registry cites audit records (timeline events carry ``audit_seq``), so it keeps an
+**audit anchor**, the newest audit record it saw (``dsr_meta``, key ``audit_anchor``: seq
+and hash only), for ``govkit log verify`` to check the log against
+(:mod:`govkit.audit.anchors`).
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from govkit.audit import anchors
 from govkit.errors import KeyMaterialError, UsageError
 from govkit.keys import load_keyset
 from govkit.policy.loader import Policy
@@ -60,6 +67,12 @@ _events = sa.Table(
     sa.Column("step", sa.String(32), nullable=False),
     sa.Column("detail", sa.JSON, nullable=False),
     sa.Column("audit_seq", sa.Integer, nullable=True),
+)
+# -- audit anchor (govkit.audit.anchors): key "audit_anchor" -> {"seq", "hash"}, no personal data --
+_meta = sa.Table(
+    "dsr_meta", _metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.String(256), nullable=False),
 )
 
 
@@ -234,6 +247,28 @@ class Registry:
         with self.engine.begin() as conn:
             conn.execute(_events.insert().values(request_id=request_id, at=_now(), step=step, detail=detail,
                                                  audit_seq=audit_seq))
+        self._follow_audit(audit_seq)
+
+    # -- audit anchor: the newest audit record this registry saw (govkit.audit.anchors) ----------
+
+    def _follow_audit(self, audit_seq: int | None = None) -> None:
+        """Keep the anchor up with the audit log: the record of the audited action in progress
+        once it is written, or (for an event stamped after its action) the head, which is at
+        or after the cited record."""
+        anchors.anchor_when_recorded(self.state_dir, anchors.DSR_HOLDER, self.write_anchor)
+        if audit_seq is not None:
+            head = anchors.current_head(self.state_dir)
+            if head is not None and head[0] >= audit_seq:
+                self.write_anchor(*head)
+
+    def write_anchor(self, seq: int, digest: str) -> None:
+        """Store ``(seq, digest)`` as the registry's audit anchor (the newest write wins)."""
+        value = anchors.encode(seq, digest)
+        statement = sqlite_insert(_meta).values(key=anchors.ANCHOR_KEY, value=value)
+        with self.engine.begin() as conn:
+            conn.execute(statement.on_conflict_do_update(index_elements=[_meta.c.key], set_={"value": value}))
+
+    # -- end of audit anchor --------------------------------------------------------------------
 
     def update_subject(self, request_id: str, subject: dict[str, str]) -> None:
         """Replace the request's identifiers (rectification), sealed again under the current key."""
@@ -242,10 +277,12 @@ class Registry:
         with self.engine.begin() as conn:
             conn.execute(_requests.update().where(_requests.c.id == request_id).values(
                 key_id=key_id, subject=blob, subject_keys=",".join(sorted(subject))))
+        self._follow_audit()
 
     def set_status(self, request_id: str, status: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(_requests.update().where(_requests.c.id == request_id).values(status=status))
+        self._follow_audit()
 
 
 def _request(row: Any) -> Request:

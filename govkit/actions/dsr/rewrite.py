@@ -17,12 +17,12 @@ Why it works this way:
   CSV row is written with the file's sniffed dialect, a JSONL record as compact JSON. The
   text encoding is the one the reader detected (strict: a file that does not decode is not
   rewritten), and a ``.gz`` file is written compressed again.
-* **All or nothing.** :func:`prepare` writes every new version into a temporary file in the
-  same folder (fsynced) before anything is replaced; :meth:`Rewrites.commit` then keeps a
-  hard-linked (or copied) backup of each original and ``os.replace``-s them all, restoring
-  every replaced file if one replace fails. The caller commits the databases after the files
-  and calls :meth:`Rewrites.restore` if a database commit fails, so a failure anywhere leaves
-  the files as they were.
+* **One file, one atomic swap, exactly once.** :func:`write_into` writes the new version into
+  a 0600 temporary file beside the original (fsynced); the change engine journals the
+  file's keyed digest, then ``os.replace``-s it in (see :mod:`govkit.change.run`). A crash
+  leaves either the old file or the new one, never half of each, and the temporary file
+  has a name the run knows, so ``govkit runs resume`` or ``abandon`` removes it. No backup
+  copy of the original is made: it would be one more copy of other people's data.
 """
 
 from __future__ import annotations
@@ -34,8 +34,6 @@ import io
 import json
 import os
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,7 +58,7 @@ SPAN_ENTITIES = {"email": "EMAIL_ADDRESS", "phone": "PHONE_NUMBER"}
 
 
 class RewriteFailed(UsageError):
-    """A file could not be rewritten; no file (and no database) was changed."""
+    """A file could not be rewritten; it was left as it was."""
 
 
 def file_format(path: Path) -> str | None:
@@ -83,118 +81,20 @@ class FileJob:
     span_operators: dict[str, Operator | None] = field(default_factory=dict)
 
 
-@dataclass(slots=True)
-class Rewrite:
-    path: Path
-    temp: Path
-    records: int
-    #: ``(device, inode, size, mtime_ns)`` of the original when it was read: a file changed since
-    #: (a log appended to) is not replaced, or the lines added meanwhile would be lost
-    identity: tuple[int, int, int, int] | None = None
-    backup: Path | None = None
-    replaced: bool = False
-
-
-@dataclass(slots=True)
-class Rewrites:
-    """Temporary files ready to replace their originals (see the module docstring)."""
-
-    items: list[Rewrite] = field(default_factory=list)
-
-    def commit(self) -> None:
-        """Replace every original; on any failure put back the ones already replaced."""
-        try:
-            for item in self.items:
-                if item.records == 0:
-                    continue
-                if item.identity is not None and _identity(item.path) != item.identity:
-                    self.restore()
-                    raise RewriteFailed(f"{item.path.name} changed while it was being rewritten; every file "
-                                        "was restored and nothing was erased (run the erasure again)")
-                item.backup = _backup(item.path)
-                os.replace(item.temp, item.path)
-                item.replaced = True
-                _fsync_dir(item.path.parent)
-        except OSError as exc:
-            self.restore()
-            raise RewriteFailed(f"could not replace a file ({type(exc).__name__}); every file was restored "
-                                "and nothing was erased") from None
-
-    def restore(self) -> None:
-        """Put back the originals of the files already replaced, and drop the temporary files."""
-        for item in self.items:
-            if item.replaced and item.backup is not None:
-                os.replace(item.backup, item.path)
-                item.replaced = False
-                item.backup = None
-        self.discard()
-
-    def discard(self) -> None:
-        """Remove temporary files and backups (the originals' copies hold personal data)."""
-        for item in self.items:
-            for path in (item.temp, item.backup):
-                if path is not None:
-                    with contextlib.suppress(FileNotFoundError):
-                        path.unlink()
-
-
-def _identity(path: Path) -> tuple[int, int, int, int]:
-    info = os.stat(path)
-    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
-
-
-def _backup(path: Path) -> Path:
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".govkit-orig")
-    os.close(fd)
-    backup = Path(name)
-    backup.unlink()
+def write_into(job: FileJob, matcher: LineMatcher, fd: int) -> int:
+    """Write the new version of ``job.path`` into the open temporary file ``fd`` (which this
+    function fsyncs and closes); returns the records changed. Nothing is replaced here: the
+    change engine swaps the file in (:meth:`~govkit.change.run.ChangeRun.file_unit`)."""
     try:
-        os.link(path, backup)
-    except OSError:
-        shutil.copy2(path, backup)
-    return backup
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def prepare(jobs: list[FileJob], matcher: LineMatcher) -> Rewrites:
-    """Write the new version of every file into a temporary file next to it; nothing is replaced."""
-    rewrites = Rewrites()
-    try:
-        for job in jobs:
-            rewrites.items.append(_prepare_one(job, matcher))
+        source, reader = open_input(job.path)
+        if reader is None or reader.name not in REWRITABLE:
+            raise ValueError("the format changed since the plan")
+        return _write(job, matcher, source, reader.name, source.encoding or "utf-8", fd)
     except Exception as exc:  # the type only: a message might quote the file's content
-        rewrites.discard()
+        with contextlib.suppress(OSError):
+            os.close(fd)
         raise RewriteFailed(f"{job.path.name}: cannot be rewritten safely ({type(exc).__name__}); "
-                            "no file and no database was changed") from None
-    except BaseException:
-        rewrites.discard()
-        raise
-    return rewrites
-
-
-def _prepare_one(job: FileJob, matcher: LineMatcher) -> Rewrite:
-    identity = _identity(job.path)
-    source, reader = open_input(job.path)
-    if reader is None or reader.name not in REWRITABLE:
-        raise ValueError("the format changed since the plan")
-    encoding = source.encoding or "utf-8"
-    fd, name = tempfile.mkstemp(dir=job.path.parent, prefix=f".{job.path.name}.", suffix=".govkit-tmp")
-    temp = Path(name)
-    try:
-        records = _write(job, matcher, source, reader.name, encoding, fd)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    shutil.copymode(job.path, temp)
-    return Rewrite(job.path, temp, records, identity)
+                            "it was left as it was") from None
 
 
 def _write(job: FileJob, matcher: LineMatcher, source: FileInput, fmt: str, encoding: str, fd: int) -> int:
@@ -320,23 +220,34 @@ def _lines(text: IO[str], out: IO[str], job: FileJob, matcher: LineMatcher) -> i
 
 
 def spans(line: str, matcher: LineMatcher) -> list[tuple[int, int, str]]:
-    """``(start, end, entity type)`` of the subject's identifiers in ``line``, left to right."""
+    """``(start, end, entity type)`` of the subject's identifiers in ``line``, left to right.
+
+    Exactly where :class:`LineMatcher` finds them, in every spelling it knows (quoted, ``user=``,
+    ``mailto:``, URL-encoded, any case; phones in their national and international forms), so a
+    record or line that matched always has its identifiers replaced."""
     found: list[tuple[int, int, str]] = []
     if matcher.email_pattern is not None:
-        found += [(m.start(), m.end(), SPAN_ENTITIES["email"]) for m in matcher.email_pattern.finditer(line)]
+        found += [(m.start(), m.end(), SPAN_ENTITIES["email"]) for m in re.finditer(matcher.email_pattern, line)]
     if matcher.digits:
-        found += [(m.start(), m.end(), SPAN_ENTITIES["phone"]) for m in _PHONE_RUN.finditer(line)
-                  if re.sub(r"\D", "", m.group()) in matcher.digits]
-    return sorted(found)
+        for run in _PHONE_RUN.finditer(line):
+            found += [(start, stop, SPAN_ENTITIES["phone"]) for start, stop in matcher.phone_spans(run)]
+    return sorted(found, key=lambda span: (span[0], -span[1]))
 
 
 def replace_spans(line: str, matcher: LineMatcher, job: FileJob) -> str:
-    """``line`` with each identifier span replaced by its entity type's operator (``[REDACTED]`` without one)."""
+    """``line`` with each identifier span replaced by its entity type's operator (``[REDACTED]`` without one).
+
+    Overlapping spans (a phone number that is also an e-mail's local part) are merged into one,
+    replaced as the first one's entity: no part of either is left in clear."""
+    merged: list[list[Any]] = []
+    for start, stop, entity in spans(line, matcher):
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], stop)
+            continue
+        merged.append([start, stop, entity])
     out: list[str] = []
     end = 0
-    for start, stop, entity in spans(line, matcher):
-        if start < end:
-            continue  # overlapping spans: the first one wins
+    for start, stop, entity in merged:
         out.append(line[end:start])
         if entity not in job.span_operators:
             out.append("[REDACTED]")

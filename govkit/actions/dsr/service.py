@@ -7,15 +7,17 @@ that record's sequence number, so ``dsr show`` and the audit log can be cross-ch
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from govkit.actions.dsr.erase import ErasurePlan, ErasureRefused, apply_plan, plan_erasure, verification
+from govkit.actions.dsr.erase import ErasurePlan, apply_plan, hold_refusal, plan_erasure, verification
 from govkit.actions.dsr.export import ExportResult, collect, write_package
-from govkit.actions.dsr.locate import LocateReport, locate
+from govkit.actions.dsr.locate import LocateReport, locate, source_config
 from govkit.actions.dsr.rectify import (
     RectificationPlan,
     apply_rectification,
@@ -75,11 +77,13 @@ def locate_request(workspace: Workspace, request_id: str, *, policy: Policy | No
         registry.get(request_id)
         with audit_action(workspace.state_dir, "dsr.locate", {"request_id": request_id}) as entry:
             report = _locate(workspace, registry, request_id, policy, inventory)
-            entry.counts.update(tables=len(report.data()), rows=sum(h.rows for h in report.data()),
+            entry.counts.update(not_searched=len(report.not_searched),
+                                tables=len(report.data()), rows=sum(h.rows for h in report.data()),
                                 links=sum(1 for h in report.hits if h.role == "link"),
                                 mentions=sum(1 for h in report.hits if h.role == "mention"))
             registry.add_event(request_id, "located", {
-                "tables": {f"{h.source_name}:{h.asset}": h.rows for h in report.data()},
+                "tables": {f"{h.source_name or h.source}:{h.asset}": h.rows for h in report.data()},
+                "complete": report.complete, "not_searched": [n.label for n in report.not_searched],
                 "links": len([h for h in report.hits if h.role == "link"]),
                 "mentions": len([h for h in report.hits if h.role == "mention"]),
             })
@@ -142,59 +146,154 @@ def erase_request(
     workspace: Workspace, request_id: str, *, apply: bool = False, certificate_dir: Path | None = None,
     policy: Policy | None = None,
 ) -> ErasureResult:
-    """Plan the erasure; with ``apply``, carry it out, verify it, and write the certificate.
+    """Plan the erasure; with ``apply``, run it through the change engine (journaled units,
+    resumable), verify it, write the "finished" audit record, then the certificate.
 
-    Refused (:class:`ErasureRefused`, nothing changed) when a legal hold covers the subject's rows.
+    Refused (:class:`ErasureRefused`, nothing changed) when a legal hold covers the subject's
+    rows, and (:class:`UsageError`) when the request was already erased and verified.
     """
+    from govkit.actions.dsr.erase import erasure_files
+    from govkit.change.run import ChangeRun, ensure_free
+
     policy = policy or active_policy(workspace.root)
     registry, inventory = Registry(workspace.state_dir), Inventory(workspace.inventory_path)
     try:
         request = registry.get(request_id)
         if apply and request.type != "erasure":
             raise UsageError(f"{request_id} is an {request.type} request; only erasure requests can be applied")
-        action = "dsr.erase" if apply else "dsr.erase-plan"
-        with audit_action(workspace.state_dir, action, {"request_id": request_id}) as entry:
-            report = _locate(workspace, registry, request_id, policy, inventory)
-            plan = plan_erasure(workspace, report, policy=policy, inventory=inventory)
-            result = ErasureResult(request_id, plan, applied=False)
-            entry.counts.update(tables=len(plan.steps), holds=len(plan.holds))
-            if not apply:
-                registry.add_event(request_id, "erasure-planned", {
-                    "steps": {f"{s.source_name}:{s.asset}": s.action for s in plan.steps},
-                    "holds": [h.hold for h in plan.holds]})
-            else:
-                try:
-                    result.committed = apply_plan(workspace, plan, report, inventory=inventory,
-                                                  subject=registry.subject(request_id))
-                except ErasureRefused:
-                    entry.outcome = "refused"
-                    registry.add_event(request_id, "erasure-refused", {"holds": [h.to_dict() for h in plan.holds]})
-                    registry.set_status(request_id, "refused")
-                    raise
-                result.applied = True
-                after = _locate(workspace, registry, request_id, policy, inventory)
-                result.verification = verification(plan, after)
-                for step in plan.steps:
-                    name = _COUNT_NAMES[step.action]
-                    done = step.rows if step.action in ("retain", "manual") else step.done or 0
-                    entry.counts[name] = entry.counts.get(name, 0) + done
-                entry.counts["files_changed"] = sum(1 for c in result.committed for f in c.get("files", [])
-                                                    if f["records"])
-                entry.counts["remaining_rows"] = result.verification["identifying_rows_remaining"]
-                if not result.verification["passed"]:
-                    entry.outcome = "unverified"
-        result.audit_seq = entry.record.seq if entry.record is not None else None
         if apply:
-            result.certificate = write_certificate(workspace, result, certificate_dir)
-            registry.add_event(request_id, "erased", {
-                "steps": {f"{s.source_name}:{s.asset}": [s.action, s.done] for s in plan.steps},
-                "verified": bool(result.verification and result.verification["passed"]),
-                "certificate": result.certificate.get("json")}, audit_seq=result.audit_seq)
-            registry.set_status(request_id, "done" if result.verification and result.verification["passed"]
-                                else "unverified")
-        else:
+            ensure_free(workspace.state_dir, f"dsr:{request_id}")
+        if apply and request.status == "done":
+            first = _certificates(workspace, request_id, certificate_dir)
+            raise UsageError(f"{request_id} was already erased and verified"
+                             + (f" (certificate {first[0]})" if first else "")
+                             + "; a second erasure would certify nothing new: register a new request if the "
+                               "subject's data came back")
+        if not apply:
+            with audit_action(workspace.state_dir, "dsr.erase-plan", {"request_id": request_id}) as entry:
+                report = _locate(workspace, registry, request_id, policy, inventory)
+                plan = plan_erasure(workspace, report, policy=policy, inventory=inventory)
+                entry.counts.update(tables=len(plan.steps), holds=len(plan.holds))
+                registry.add_event(request_id, "erasure-planned", {
+                    "steps": {f"{s.source_name or s.source}:{s.asset}": s.action for s in plan.steps},
+                    "holds": [h.hold for h in plan.holds]})
             _stamp(registry, request_id, entry.record)
-        return result
+            result = ErasureResult(request_id, plan, applied=False)
+            result.audit_seq = entry.record.seq if entry.record is not None else None
+            return result
+        report = _locate(workspace, registry, request_id, policy, inventory)
+        plan = plan_erasure(workspace, report, policy=policy, inventory=inventory)
+        if plan.holds:
+            with audit_action(workspace.state_dir, "dsr.erase", {"request_id": request_id}) as entry:
+                entry.outcome = "refused"
+                entry.counts.update(tables=len(plan.steps), holds=len(plan.holds))
+                registry.add_event(request_id, "erasure-refused", {"holds": [h.to_dict() for h in plan.holds]})
+                registry.set_status(request_id, "refused")
+            raise hold_refusal(plan)
+        stored = {"request_id": request_id, "plan": _plan_data(plan), "report": _report_data(report),
+                  "certificate_dir": str(certificate_dir) if certificate_dir else None}
+        params = {"request_id": request_id, "tables": len(plan.steps),
+                  "actions": sorted({s.action for s in plan.steps})}
+        with ChangeRun.begin(workspace.state_dir, "dsr.erase", f"dsr:{request_id}", params, stored,
+                             files=erasure_files(workspace, plan)) as run:
+            return _execute_erasure(run, workspace, registry, inventory, policy, request_id, plan, report,
+                                    certificate_dir)
+    finally:
+        registry.close()
+        inventory.close()
+
+
+def _execute_erasure(run: Any, workspace: Workspace, registry: Registry, inventory: Inventory, policy: Policy,
+                     request_id: str, plan: ErasurePlan, report: LocateReport,
+                     certificate_dir: Path | None) -> ErasureResult:
+    """Units, verification, the "finished" record, the certificate, the timeline (first run or resume)."""
+    from govkit.change import failpoints
+
+    result = ErasureResult(request_id, plan, applied=False)
+    counts: dict[str, int | float] = {"tables": len(plan.steps), "holds": 0}
+    with run.failures_audited("dsr.erase"):
+        result.committed = apply_plan(workspace, plan, report, inventory=inventory, run=run,
+                                      subject=registry.subject(request_id))
+        result.applied = True
+        done = run.phase_data("verified")
+        if done is None:
+            failpoints.reach("verify.started")
+            after = _locate(workspace, registry, request_id, policy, inventory)
+            result.verification = verification(plan, after)
+            run.phase("verified", {"verification": result.verification})
+            failpoints.reach("run.verified")
+        else:
+            result.verification = done["verification"]
+        for step in plan.steps:
+            name = _COUNT_NAMES[step.action]
+            count = step.rows if step.action in ("retain", "manual") else step.done or 0
+            counts[name] = counts.get(name, 0) + count
+        counts["files_changed"] = sum(1 for c in result.committed for f in c.get("files", []) if f["records"])
+        counts["remaining_rows"] = result.verification["identifying_rows_remaining"]
+        status = _verification_status(result.verification)
+        record = run.audited("dsr.erase", {"request_id": request_id, "verification": status}, counts,
+                             outcome="ok" if status == "passed" else status if status == "incomplete"
+                             else "unverified")
+    result.audit_seq = record.seq if record is not None else None
+    certified = run.phase_data("certified")
+    if certified is None:
+        result.certificate = write_certificate(workspace, result, certificate_dir, run_id=run.id)
+        run.phase("certified", result.certificate)
+    else:
+        result.certificate = {k: str(v) for k, v in certified.items()}
+    if run.phase_data("recorded") is None:
+        registry.add_event(request_id, "erased", {
+            "steps": {f"{s.source_name or s.source}:{s.asset}": [s.action, s.done] for s in plan.steps},
+            "verified": status == "passed", "verification": status, "run_id": run.id,
+            "certificate": result.certificate.get("json")}, audit_seq=result.audit_seq)
+        registry.set_status(request_id, "done" if status == "passed" else "unverified")
+        run.phase("recorded")
+    run.finish("finished" if status == "passed" else "failed")
+    return result
+
+
+def _verification_status(verification: dict[str, Any] | None) -> str:
+    if not verification:
+        return "incomplete"
+    return str(verification.get("status") or ("passed" if verification.get("passed") else "failed"))
+
+
+def _plan_data(plan: ErasurePlan) -> dict[str, Any]:
+    return plan.to_dict()
+
+
+def _report_data(report: LocateReport) -> dict[str, Any]:
+    """The located rows a resume needs (keys included: the run seals its stored plan)."""
+    import dataclasses
+
+    hits = [{f.name: getattr(h, f.name) for f in dataclasses.fields(h)} for h in report.hits]
+    for hit in hits:
+        hit["keys"] = [list(k) for k in hit["keys"]]
+    return {"subject_keys": list(report.subject_keys), "hits": hits}
+
+
+def _restore_report(data: dict[str, Any]) -> LocateReport:
+    from govkit.actions.dsr.locate import TableHit
+
+    hits = [TableHit(**{**h, "keys": [tuple(k) for k in h["keys"]]}) for h in data["hits"]]
+    return LocateReport(list(data["subject_keys"]), hits)
+
+
+def _restore_plan(data: dict[str, Any]) -> ErasurePlan:
+    from govkit.actions.dsr.erase import Hold, TableStep
+
+    return ErasurePlan([TableStep(**s) for s in data["steps"]], [Hold(**h) for h in data["holds"]])
+
+
+def resume_erasure(run: Any, workspace: Workspace) -> ErasureResult:
+    """Complete an interrupted erasure from its stored plan (``govkit runs resume``)."""
+    stored = run.plan()
+    policy = active_policy(workspace.root)
+    registry, inventory = Registry(workspace.state_dir), Inventory(workspace.inventory_path)
+    try:
+        folder = Path(stored["certificate_dir"]) if stored.get("certificate_dir") else None
+        return _execute_erasure(run, workspace, registry, inventory, policy, stored["request_id"],
+                                _restore_plan(stored["plan"]), _restore_report(stored["report"]), folder)
     finally:
         registry.close()
         inventory.close()
@@ -218,11 +317,13 @@ def rectify_request(
     workspace: Workspace, request_id: str, assignments: list[str], *, apply: bool = False,
     policy: Policy | None = None,
 ) -> RectificationResult:
-    """Plan the rectification (columns and row counts); with ``apply``, carry it out in one
-    transaction per database, verify it, update the request's identifiers and close it.
+    """Plan the rectification (columns and row counts); with ``apply``, run it through the change
+    engine (one journaled unit per database, resumable), verify it, write the "finished" audit
+    record, then update the request's identifiers and close it.
 
     ``assignments`` are ``FIELD=VALUE`` texts (see :func:`~govkit.actions.dsr.rectify.parse_assignment`).
     """
+    from govkit.change.run import ChangeRun, ensure_free
     from govkit.detect.evidence import mask
 
     policy = policy or active_policy(workspace.root)
@@ -233,36 +334,87 @@ def rectify_request(
         if request.type != "rectification":
             raise UsageError(f"{request_id} is an {request.type} request; only rectification requests "
                              "can be rectified (register one with 'dsr new --type rectification')")
-        params = {"request_id": request_id, "fields": [i.field for i in items]}
-        with audit_action(workspace.state_dir, "dsr.rectify" if apply else "dsr.rectify-plan", params) as entry:
-            subject = registry.subject(request_id)
-            report = locate(workspace, subject, policy=policy, inventory=inventory)
-            plan = plan_rectification(workspace, report, subject, items, policy=policy, inventory=inventory)
-            entry.params["values"] = {s.field: mask(plan.values[s.field], s.entity_type) for s in plan.steps}
-            entry.counts.update(columns=len(plan.steps), rows=sum(s.rows for s in plan.steps),
-                                manual_files=len(plan.manual))
-            result = RectificationResult(request_id, plan, applied=False)
-            if apply:
-                result.committed = apply_rectification(workspace, plan, report, subject, policy=policy,
-                                                       inventory=inventory)
-                result.applied = True
-                result.verification = _verify_rectification(workspace, plan, report, subject, policy, inventory)
-                entry.counts.update(rows_changed=sum(s.done or 0 for s in plan.steps))
-                if not result.verification["passed"]:
-                    entry.outcome = "unverified"
-                registry.update_subject(request_id, {**subject, **plan.identifiers})
-        result.audit_seq = entry.record.seq if entry.record is not None else None
-        steps = {f"{s.source_name}:{s.asset}.{s.column}": s.rows if not apply else s.done for s in plan.steps}
+        params: dict[str, Any] = {"request_id": request_id, "fields": [i.field for i in items]}
         if apply:
-            passed = bool(result.verification and result.verification["passed"])
-            registry.add_event(request_id, "rectified", {"steps": steps, "verified": passed,
-                                                        "identifiers_updated": sorted(plan.identifiers),
-                                                        "manual": [m["asset"] for m in plan.manual]},
-                               audit_seq=result.audit_seq)
-            registry.set_status(request_id, "done" if passed else "unverified")
-        else:
+            ensure_free(workspace.state_dir, f"dsr:{request_id}")
+        subject = registry.subject(request_id)
+        if not apply:
+            with audit_action(workspace.state_dir, "dsr.rectify-plan", params) as entry:
+                report = locate(workspace, subject, policy=policy, inventory=inventory)
+                plan = plan_rectification(workspace, report, subject, items, policy=policy, inventory=inventory)
+                entry.params["values"] = {s.field: mask(plan.values[s.field], s.entity_type) for s in plan.steps}
+                entry.counts.update(columns=len(plan.steps), rows=sum(s.rows for s in plan.steps),
+                                    manual_files=len(plan.manual))
+            result = RectificationResult(request_id, plan, applied=False)
+            result.audit_seq = entry.record.seq if entry.record is not None else None
+            steps = {f"{s.source_name or s.source}:{s.asset}.{s.column}": s.rows for s in plan.steps}
             registry.add_event(request_id, "rectification-planned", {"steps": steps}, audit_seq=result.audit_seq)
-        return result
+            return result
+        report = locate(workspace, subject, policy=policy, inventory=inventory)
+        plan = plan_rectification(workspace, report, subject, items, policy=policy, inventory=inventory)
+        params["values"] = {s.field: mask(plan.values[s.field], s.entity_type) for s in plan.steps}
+        stored = {"request_id": request_id, "subject": subject, "report": _report_data(report),
+                  "plan": {**plan.to_dict(), "values": plan.values, "identifiers": plan.identifiers}}
+        with ChangeRun.begin(workspace.state_dir, "dsr.rectify", f"dsr:{request_id}", params, stored) as run:
+            return _execute_rectification(run, workspace, registry, inventory, policy, request_id, plan, report,
+                                          subject)
+    finally:
+        registry.close()
+        inventory.close()
+
+
+def _execute_rectification(run: Any, workspace: Workspace, registry: Registry, inventory: Inventory,
+                           policy: Policy, request_id: str, plan: RectificationPlan, report: LocateReport,
+                           subject: dict[str, str]) -> RectificationResult:
+    """Units, verification, the "finished" record, the registry (first run or resume)."""
+    from govkit.change import failpoints
+
+    result = RectificationResult(request_id, plan, applied=False)
+    with run.failures_audited("dsr.rectify"):
+        result.committed = apply_rectification(workspace, plan, report, subject, policy=policy, inventory=inventory,
+                                               run=run)
+        result.applied = True
+        done = run.phase_data("verified")
+        if done is None:
+            failpoints.reach("verify.started")
+            result.verification = _verify_rectification(workspace, plan, report, subject, policy, inventory)
+            run.phase("verified", {"verification": result.verification})
+            failpoints.reach("run.verified")
+        else:
+            result.verification = done["verification"]
+        passed = bool(result.verification and result.verification["passed"])
+        record = run.audited("dsr.rectify", {"request_id": request_id, "fields": sorted(plan.values),
+                                             "verification": "passed" if passed else "failed"},
+                             {"columns": len(plan.steps), "rows": sum(s.rows for s in plan.steps),
+                              "manual_files": len(plan.manual), "rows_changed": sum(s.done or 0 for s in plan.steps)},
+                             outcome="ok" if passed else "unverified")
+    result.audit_seq = record.seq if record is not None else None
+    if run.phase_data("recorded") is None:
+        registry.update_subject(request_id, {**subject, **plan.identifiers})
+        steps = {f"{s.source_name or s.source}:{s.asset}.{s.column}": s.done for s in plan.steps}
+        registry.add_event(request_id, "rectified", {"steps": steps, "verified": passed, "run_id": run.id,
+                                                    "identifiers_updated": sorted(plan.identifiers),
+                                                    "manual": [m["asset"] for m in plan.manual]},
+                           audit_seq=result.audit_seq)
+        registry.set_status(request_id, "done" if passed else "unverified")
+        run.phase("recorded")
+    run.finish("finished" if passed else "failed")
+    return result
+
+
+def resume_rectification(run: Any, workspace: Workspace) -> RectificationResult:
+    """Complete an interrupted rectification from its stored plan (``govkit runs resume``)."""
+    from govkit.actions.dsr.rectify import ColumnStep
+
+    stored = run.plan()
+    data = stored["plan"]
+    plan = RectificationPlan([ColumnStep(**s) for s in data["steps"]], list(data["manual"]),
+                             dict(data["values"]), dict(data["identifiers"]))
+    policy = active_policy(workspace.root)
+    registry, inventory = Registry(workspace.state_dir), Inventory(workspace.inventory_path)
+    try:
+        return _execute_rectification(run, workspace, registry, inventory, policy, stored["request_id"], plan,
+                                      _restore_report(stored["report"]), dict(stored["subject"]))
     finally:
         registry.close()
         inventory.close()
@@ -283,33 +435,84 @@ def _verify_rectification(workspace: Workspace, plan: RectificationPlan, report:
     old_rows = 0
     if old:
         before = locate(workspace, old, policy=policy, inventory=inventory)
-        old_rows = sum(h.rows for h in before.data() if h.source_name is not None
-                       and workspace.source(h.source_name).kind == "database")
+        old_rows = sum(h.rows for h in before.data()
+                       if source_config(workspace, h.source, h.source_name).kind == "database")
     passed = (bool(checks) and all(c["rows_changed"] and c["rows_with_new_value"] >= c["rows_changed"]
                                    for c in checks) and found_again and old_rows == 0)
     return {"passed": passed, "columns": checks, "found_with_new_identifiers": found_again,
             "old_identifier_rows_remaining": old_rows, "manual_remaining": plan.manual}
 
 
-def write_certificate(workspace: Workspace, result: ErasureResult, folder: Path | None) -> dict[str, str]:
-    """The erasure certificate (JSON and HTML): per table what was done, kept and why, and the proof."""
+def _certificate_number(path: Path) -> int:
+    """1 for ``certificate.json``, N for ``certificate-N.json``, 0 for anything else."""
+    if path.stem == "certificate":
+        return 1
+    head, _, number = path.stem.rpartition("-")
+    return int(number) if head == "certificate" and number.isdigit() else 0
+
+
+def _certificates(workspace: Workspace, request_id: str, folder: Path | None) -> list[Path]:
+    """The request's certificates (JSON), oldest first."""
+    folder = folder or workspace.state_dir / "dsr" / request_id
+    found = [p for p in folder.glob("certificate*.json") if _certificate_number(p)] if folder.is_dir() else []
+    return sorted(found, key=_certificate_number)
+
+
+def write_certificate(workspace: Workspace, result: ErasureResult, folder: Path | None, *,
+                      run_id: str | None = None) -> dict[str, str]:
+    """The erasure certificate (JSON and HTML): per table what was done, kept and why, and the proof.
+
+    Certificates are append-only: an earlier certificate of the request is never overwritten;
+    the new one is ``certificate-N.json`` and names the ones before it. A resumed run that had
+    already written its certificate before a crash finds it (by ``run_id``) instead of
+    writing a second. Files are 0600 in a 0700 folder: they name tables and counts, and the
+    folder sits beside the request's other papers.
+    """
     from govkit import __version__
     from govkit.report.templates import environment
 
     folder = folder or workspace.state_dir / "dsr" / result.request_id
     folder.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):
+        os.chmod(folder, 0o700)
+    earlier = _certificates(workspace, result.request_id, folder)
+    previous: list[dict[str, Any]] = []
+    for path in earlier:
+        try:
+            old = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            old = {}
+        if run_id is not None and old.get("run_id") == run_id:
+            return {"json": str(path), "html": str(path.with_suffix(".html"))}
+        previous.append({"certificate": path.name, "issued_at": old.get("issued_at"),
+                         "verification": _verification_status(old.get("verification"))})
+    number = (_certificate_number(earlier[-1]) + 1) if earlier else 1
+    stem = "certificate" if number == 1 else f"certificate-{number}"
+    status = _verification_status(result.verification)
     data = {
-        "certificate": "erasure", "request_id": result.request_id,
+        "certificate": "erasure", "request_id": result.request_id, "run_id": run_id,
         "issued_at": datetime.now(UTC).replace(microsecond=0).isoformat(), "govkit_version": __version__,
+        "status": status,
         "steps": [s.to_dict() for s in result.plan.steps], "committed": result.committed,
         "files_changed": [{"source": c["source"], **f} for c in result.committed for f in c.get("files", [])
                           if f["records"]],
         "manual": [{"source": s.source, "asset": s.asset, "rows": s.rows, "why": s.why}
                    for s in result.plan.steps if s.action == "manual"],
         "verification": result.verification, "audit_log": {"seq": result.audit_seq, "action": "dsr.erase"},
+        "previous_certificates": previous,
     }
-    json_path, html_path = folder / "certificate.json", folder / "certificate.html"
-    json_path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
-    html_path.write_text(environment(workspace.root).get_template("dsr_certificate.html.j2").render(c=data),
-                         encoding="utf-8")
+    json_path, html_path = folder / f"{stem}.json", folder / f"{stem}.html"
+    html = environment(workspace.root).get_template("dsr_certificate.html.j2").render(c=data)
+    _write_new(html_path, html)
+    _write_new(json_path, json.dumps(data, indent=2, ensure_ascii=False))  # last: its presence means done
     return {"json": str(json_path), "html": str(html_path)}
+
+
+def _write_new(path: Path, text: str) -> None:
+    """Write a file that must not exist yet (0600); a leftover from a crash of this same write
+    (the HTML written, the JSON not) is replaced."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 @click.option("--to", "to", metavar="TARGET",
               help="Database URL (schema copied), file (.csv/.jsonl/.parquet) or folder (one file per table).")
 @click.option("--table", multiple=True, metavar="NAME", help="Only this table (repeatable).")
-@click.option("--query", metavar="SQL", help="Export the rows of this read-only query instead of tables.")
+@click.option("--query", metavar="SQL",
+              help="Export the rows of this query instead of tables: one SELECT (or WITH ... SELECT), run read-only.")
 @click.option("--rule", "rules", multiple=True, metavar="FIELD=OPERATOR[:k=v,...]",
               help="Override the policy for a field, e.g. Customer.Email=pseudonymize (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "parquet"]),
@@ -91,7 +92,8 @@ def anonymize_command(app: AppContext, source: str, to: str | None, table: tuple
         quasi_identifiers=[q.strip() for q in (quasi_identifiers or "").split(",") if q.strip()],
         generalize=not no_generalize, max_suppression=max_suppression / 100, verify=not no_verify, jobs=jobs)
     dry_run = dry_run or (in_place and not apply_)
-    if dry_run or workspace is None:
+    if dry_run or workspace is None or in_place:
+        # In place, the change engine writes the "begun" and "finished" audit records itself.
         try:
             result = anonymize(request, workspace)
         except VerificationFailed as failed:
@@ -102,6 +104,8 @@ def anonymize_command(app: AppContext, source: str, to: str | None, table: tuple
                                   "rules": list(rules), "k": k}
         if k:
             params["max_suppression"] = max_suppression
+        if query is not None:
+            params["query"] = _masked_query(query, source, workspace)
         failure: ExportResult | None = None
         with audit_action(workspace.state_dir, "anonymize", params) as entry:
             try:
@@ -177,6 +181,14 @@ def _display(value: str) -> str:
     from govkit.sources.database import redact
 
     return redact(value)
+
+
+def _masked_query(query: str, source: str, workspace: Any) -> str:
+    """The query for the audit record: keywords and names, its literals masked."""
+    from govkit.actions.anonymize.readonly import dialect_of, mask_query
+
+    config = workspace.sources.get(source) if workspace is not None else None
+    return mask_query(query, dialect_of(config.url if config is not None else source))
 
 
 def _report_failure(result: ExportResult, in_place: bool, as_json: bool) -> None:

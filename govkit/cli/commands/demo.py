@@ -45,6 +45,8 @@ def demo_command(folder: Path, fresh: bool, customers: int, scan_only: bool) -> 
       dsr         an access request answered with its package in dsr/ID/; an erasure
                   planned, applied and certified; an e-mail rectified; and an access
                   request received 75 days ago, still open and overdue
+      runs        rewrites orders.ip_address in place, stops the run halfway as a crash
+                  would, and resumes it ('runs resume'): nothing applied twice
       log verify  checks the audit log's signatures and links
     The audit report comes last, in FOLDER/reports/audit.html, with the DSR statistics,
     the anonymization run and the log's integrity.
@@ -100,6 +102,20 @@ def render_tour(result: DemoResult) -> str:
         if any(s.skipped for s in result.requests):
             out.append("requests made by an earlier run were left as they are (--fresh starts over)")
         out.append("")
+    if result.run is not None:
+        run = result.run
+        out.append("== A change run, interrupted and resumed")
+        if run.skipped:
+            out.append(f"done by an earlier demo run: {run.run_id} ({run.units} unit(s), {run.rows} row(s)); "
+                       "'govkit runs --all' lists it")
+        else:
+            out += [f"anonymize --in-place --apply {run.table} ({run.rule}), in units of a few hundred rows: "
+                    f"stopped after unit {run.units_before_crash} as a crash would; 'govkit runs' listed it "
+                    "as interrupted",
+                    f"'govkit runs resume {run.run_id}': {run.units} unit(s) in all, {run.rows} row(s), no unit "
+                    f"applied twice; {'verified' if run.verified else 'NOT verified'}",
+                    "audit trail: " + ", ".join(run.audit_trail)]
+        out.append("")
     if result.log is not None:
         log = result.log
         out += ["== Audit log",
@@ -118,6 +134,8 @@ def _hints(result: DemoResult) -> list[str]:
                   f"dsr show {result.requests[0].request_id}  a request's timeline"]
     if result.export is not None:
         hints.append(f"risk {_relative(result.export.path, result.root)} -q country,city,birth_date --k 5")
+    if result.run is not None:
+        hints.append("runs --all                  the runs that changed data (begun, units, finished)")
     if result.log is not None:
         hints += ["log verify                  check the audit log", "log show                    what was done"]
     return hints

@@ -7,13 +7,15 @@ subject's identifiers are never printed except by ``dsr show --reveal``.
 from __future__ import annotations
 
 import os
+import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import click
 
 from govkit.actions import dsr
-from govkit.cli import AppContext
+from govkit.cli import EXIT_FINDINGS, AppContext
 from govkit.cli.options import emit, output_options, to_json, to_table
 from govkit.errors import UsageError
 
@@ -112,19 +114,34 @@ def _short(detail: dict[str, object]) -> str:
 @output_options("table", "json")
 @click.pass_obj
 def locate_command(app: AppContext, request_id: str, fmt: str, output: Path | None) -> None:
-    """Where the subject's data is: tables and row counts, links and mentions; never values."""
+    """Where the subject's data is: tables and row counts, links and mentions; never values.
+
+    Every source of govkit.toml and every source in the inventory (also those scanned by URL)
+    is searched. Whatever could not be searched is named with the reason, and then the result
+    is incomplete: exit code 1.
+    """
     report = dsr.locate_request(app.workspace(), request_id)
     if fmt == "json":
         emit(to_json({"request_id": request_id, **report.to_dict()}), output)
-        return
-    rows = [(h.source_name or h.source, h.asset, h.role, h.rows, "; ".join(h.via)) for h in report.hits]
-    text = (to_table(["source", "table", "role", "rows", "via"], rows, title=f"Data of {request_id}") if rows
-            else f"No data found for {request_id}.\n")
-    for advice in report.advice:
-        text += f"advice: {advice.reason}; {advice.statement}\n"
-    for skipped in report.skipped:
-        text += f"skipped {skipped['source']}: {skipped['reason']}\n"
-    emit(text, output)
+    else:
+        rows = [(h.source_name or h.source, h.asset, h.role, h.rows, "; ".join(h.via)) for h in report.hits]
+        where = ", ".join(report.searched) or "no source"
+        if rows:
+            text = to_table(["source", "table", "role", "rows", "via"], rows, title=f"Data of {request_id}")
+        elif report.complete:
+            text = f"No data found for {request_id} (searched: {where}).\n"
+        else:
+            text = f"No data found for {request_id} where it could be searched (searched: {where}).\n"
+        for advice in report.advice:
+            text += f"advice: {advice.reason}; {advice.statement}\n"
+        for gap in report.not_searched:
+            text += f"not searched: {gap.label}: {gap.reason}\n"
+        if not report.complete:
+            text += (f"incomplete: {len(report.not_searched)} source(s), table(s) or file(s) could not be searched; "
+                     "the subject may have data there\n")
+        emit(text, output)
+    if not report.complete:
+        sys.exit(EXIT_FINDINGS)
 
 
 def _passphrase(env: str | None) -> str:
@@ -194,12 +211,17 @@ def erase_command(app: AppContext, request_id: str, apply: bool, certificate_dir
                   output: Path | None) -> None:
     """Plan the erasure per table (delete, anonymize, retain with legal basis); --apply carries it out.
 
-    With --apply: one transaction per database in foreign-key-safe order; refused if a legal
-    hold covers the subject; then the subject is located again and a certificate written.
+    With --apply: a journaled run (see 'govkit runs'): one transaction per database in
+    foreign-key-safe order and one atomic swap per file; refused if a legal hold covers the
+    subject or the request was already erased and verified; then the subject is located
+    again in every source and a certificate written (never overwriting an earlier one).
+    Exit codes: 0 verified; 1 verification failed or incomplete (a source, table or file
+    could not be checked: the certificate names it); 2 bad input or refused.
     """
     result = dsr.erase_request(app.workspace(), request_id, apply=apply, certificate_dir=certificate_dir)
     if fmt == "json":
         emit(to_json(result.to_dict()), output)
+        _exit_unverified(result.verification)
         return
     rows = [(s.source_name or s.source, s.asset, s.action, s.rows, "" if s.done is None else s.done,
              s.legal_basis or s.note or s.why) for s in result.plan.steps]
@@ -209,12 +231,16 @@ def erase_command(app: AppContext, request_id: str, apply: bool, certificate_dir
     for hold in result.plan.holds:
         text += f"legal hold {hold.hold} on {hold.asset}: {hold.reason or ''}\n"
     if result.verification is not None:
-        text += f"verification: {'passed' if result.verification['passed'] else 'FAILED'}\n"
+        text += f"verification: {_status(result.verification)}\n"
+        for item in result.verification.get("not_checked") or []:
+            where = item.get("label") or item.get("asset") or item.get("source")
+            text += f"  not checked: {where}: {item.get('reason')}\n"
     if result.certificate:
         text += f"certificate: {result.certificate['html']} and {result.certificate['json']}\n"
     if not apply:
         text += "This is the plan; run again with --apply to execute it.\n"
     emit(text, output)
+    _exit_unverified(result.verification)
 
 
 @dsr_group.command("rectify")
@@ -230,14 +256,17 @@ def rectify_command(app: AppContext, request_id: str, assignments: tuple[str, ..
     """Plan the correction per column (rows to change, never values); --apply carries it out.
 
     Only for rectification requests. New values are validated against the column's detected
-    entity (an e-mail column needs a valid e-mail). With --apply: one transaction per
-    database, then the rows are read back and the subject located again (new identifiers
-    found, old ones gone), the request's identifiers are updated and the request is closed.
+    entity (an e-mail column needs a valid e-mail). With --apply: a journaled run (see
+    'govkit runs'), one transaction per database, then the rows are read back and the
+    subject located again (new identifiers found, old ones gone), the request's identifiers
+    are updated and the request is closed.
     Files holding the subject are listed for correction by hand.
+    Exit codes: 0 verified; 1 verification failed; 2 bad input.
     """
     result = dsr.rectify_request(app.workspace(), request_id, list(assignments), apply=apply)
     if fmt == "json":
         emit(to_json(result.to_dict()), output)
+        _exit_unverified(result.verification)
         return
     rows = [(s.source_name or s.source, s.asset, s.column, s.entity_type or "", s.rows,
              "" if s.done is None else s.done, s.why) for s in result.plan.steps]
@@ -246,10 +275,22 @@ def rectify_command(app: AppContext, request_id: str, assignments: tuple[str, ..
     for manual in result.plan.manual:
         text += f"manual: {manual['source_name']}:{manual['asset']} ({manual['rows']} line(s)): {manual['why']}\n"
     if result.verification is not None:
-        text += f"verification: {'passed' if result.verification['passed'] else 'FAILED'}\n"
+        text += f"verification: {_status(result.verification)}\n"
     if not apply:
         text += "This is the plan; run again with --apply to execute it.\n"
     emit(text, output)
+    _exit_unverified(result.verification)
+
+
+def _status(verification: dict[str, Any]) -> str:
+    """passed, failed or incomplete (something could not be checked: never reported as passed)."""
+    return str(verification.get("status") or ("passed" if verification.get("passed") else "failed"))
+
+
+def _exit_unverified(verification: dict[str, Any] | None) -> None:
+    """Exit 1 when an applied change did not verify (failed, or incomplete: not everything checked)."""
+    if verification is not None and _status(verification) != "passed":
+        raise SystemExit(EXIT_FINDINGS)
 
 
 def register(group: click.Group) -> None:

@@ -47,10 +47,12 @@ def show_command(app: AppContext, since: str | None, fmt: str, output: Path | No
 @log_group.command("verify", short_help="Check the audit log for tampering (exit 1 if found).")
 @click.pass_context
 def verify_command(ctx: click.Context) -> None:
-    """Check every signature and link, and the log's end against its head.
+    """Check every signature and link, the log's end against its head, and the log against
+    the anchors the workspace keeps (dsr.db, inventory.db, .govkit/anchors/, change runs).
 
     Exit 0 when the log is intact, 1 when it was tampered with (each problem on one line:
-    seq and kind), 2 when the keys needed are missing or unusable.
+    seq and kind, or which store saw records the log no longer has), 2 when the keys needed
+    are missing or unusable.
     """
     app: AppContext = ctx.obj
     result = AuditLog(app.workspace().state_dir).verify()
@@ -58,13 +60,31 @@ def verify_command(ctx: click.Context) -> None:
         click.echo(f"note: {note}", err=True)
     if result.ok:
         head = f"; head seq {result.head_seq} sha256 {result.head_hash}" if result.head_seq is not None else ""
-        click.echo(f"audit log intact: {result.records} record(s){head}")
+        anchored = f"; {result.anchors} anchor(s) agree" if result.anchors else ""
+        click.echo(f"audit log intact: {result.records} record(s){head}{anchored}")
         return
     for problem in result.problems:
         click.echo(problem)
     click.echo(f"govkit: audit log NOT intact: {len(result.problems)} problem(s) in {result.records} record(s)",
                err=True)
     ctx.exit(EXIT_FINDINGS)
+
+
+@log_group.command("restart", short_help="Start a new audit log after the old one was moved aside.")
+@click.pass_obj
+def restart_command(app: AppContext) -> None:
+    """Start a new audit log, once the damaged one was investigated and moved aside.
+
+    govkit refuses to add to a damaged log, or to a log that ends before the records the
+    workspace's stores saw (anchors), so that the damage stays visible. After investigating,
+    move log.jsonl and head.json out of .govkit/audit/ (keep them), then run this: record 1
+    of the new log, 'log.restart', names every anchor it supersedes, signed and attributed,
+    and 'govkit log verify' accepts exactly those as belonging to the previous log.
+    """
+    record = AuditLog(app.workspace().state_dir).restart()
+    superseded = record.counts.get("anchors", 0)
+    click.echo(f"new audit log started: record {record.seq} ({record.action}) supersedes {superseded} anchor(s) "
+               f"of the previous log")
 
 
 @log_group.command("export", short_help="Export the audit records as jsonl or csv.")
