@@ -74,7 +74,7 @@ class NoJournal:
         self.id = "no-journal"
 
     def db_unit(self, connect: Callable[[], Any], key: str, read: Callable[[Any], Iterable[Sequence[Any]]],
-                change: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+                change: Callable[[Any], dict[str, Any]], **_: Any) -> dict[str, Any]:
         with connect() as conn, conn.begin():
             read(conn)
             data = change(conn)

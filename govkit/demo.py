@@ -895,7 +895,7 @@ def create_demo_workspace(folder: Path, *, customers: int = 400, seed: int = 7, 
     if tour:
         export = demo_tour.anonymized_export(workspace)
         requests = demo_tour.data_subject_requests(workspace, database)
-        run = demo_tour.interrupted_run(workspace)
+        run = demo_tour.interrupted_run(workspace, database)
         log = demo_tour.verify_log(workspace)
     report_path = folder / "reports" / "audit.html"
     report_path.parent.mkdir(parents=True, exist_ok=True)

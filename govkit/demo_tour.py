@@ -279,15 +279,15 @@ def _make_request(workspace: Workspace, policy: Policy, name: str, cid: int, ema
 
 
 #: The in-place rewrite the demo interrupts: order IP addresses replaced by keyed digests, in
-#: small units so that the table takes several.
-RUN_TABLE, RUN_RULE, RUN_UNIT_ROWS = "orders", "orders.ip_address=hash", 200
+#: units of a quarter of the table, so that it takes several whatever the demo's size.
+RUN_TABLE, RUN_RULE, RUN_UNITS = "orders", "orders.ip_address=hash", 4
 
 
 class SimulatedCrash(Exception):
     """What the demo raises inside a run to stand for a power cut (the tests use real SIGKILLs)."""
 
 
-def interrupted_run(workspace: Workspace) -> RunStep:
+def interrupted_run(workspace: Workspace, database: Path) -> RunStep:
     """Rewrite ``orders.ip_address`` in place, stop the run after its second unit as a crash
     would, list it as interrupted, and resume it: the change engine's promise, shown.
 
@@ -313,8 +313,10 @@ def interrupted_run(workspace: Workspace) -> RunStep:
         if reached[0] == 2:
             raise SimulatedCrash("the demo stops the run here, as a power cut would")
 
+    with sqlite3.connect(database) as conn:
+        rows = int(conn.execute(f"SELECT COUNT(*) FROM {RUN_TABLE}").fetchone()[0])
     request = AnonymizeRequest("shop", in_place=True, apply=True, table=[RUN_TABLE], rules=[RUN_RULE],
-                               batch_size=RUN_UNIT_ROWS)
+                               batch_size=max(1, -(-rows // RUN_UNITS)))
     failpoints.register("unit.journaled", crash)
     try:
         anonymize(request, workspace)

@@ -86,9 +86,29 @@ def test_console_has_a_section_per_step(demo: tuple[Path, str], original: Path) 
     _, output = demo
     for expected in ("== Keys", "created keyset", "== Anonymized analyst export", str(EXPORT_PATH),
                      "k-anonymous for k=5", "Data subject requests", "verification passed", "OVERDUE",
-                     "audit log intact", "audit report:", "govkit dsr list", "govkit log verify", "govkit risk"):
+                     "audit log intact", "audit report:", "govkit dsr list", "govkit log verify", "govkit risk",
+                     "== A change run, interrupted and resumed", "listed it as interrupted", "no unit applied twice",
+                     "anonymize.in-place.resumed (resumed), anonymize (ok)", "govkit runs --all"):
         assert expected in output, expected
     assert not any(email in output for email in _emails(original)), "an identifier reached the console"
+
+
+@pytest.mark.slow
+def test_the_interrupted_run_was_resumed_to_the_end(demo: tuple[Path, str], original: Path) -> None:
+    """The demo's in-place run ends as an uninterrupted one would: every order's IP replaced once."""
+    import sqlite3
+
+    from govkit.change.run import list_runs
+
+    root, _ = demo
+    [run] = [r for r in list_runs(root / ".govkit") if r.kind == "anonymize.in-place"]
+    assert run.status == "finished"
+    with sqlite3.connect(original) as conn:
+        before = dict(conn.execute("SELECT id, ip_address FROM orders"))
+    with sqlite3.connect(root / "shop.db") as conn:
+        after = dict(conn.execute("SELECT id, ip_address FROM orders"))
+    assert after.keys() == before.keys()
+    assert not set(after.values()) & {v for v in before.values() if v}
 
 
 @pytest.mark.slow
@@ -208,7 +228,9 @@ def test_second_run_reuses_the_workspace(demo: tuple[Path, str]) -> None:
         registry.close()
     log = AuditLog(root / ".govkit")
     assert log.verify().ok
-    assert sum(1 for r in log.records() if r.action == "anonymize") == 2
+    exports = [r for r in log.records() if r.action == "anonymize" and "run_id" not in r.params]
+    assert len(exports) == 2  # the analyst export, written again
+    assert sum(1 for r in log.records() if r.action == "anonymize.in-place.begun") == 1  # the run, made once
 
 
 @pytest.mark.slow

@@ -89,8 +89,10 @@ class Journal:
         elif kind == "end":
             self.end = record.get("status")
 
-    def append(self, record: dict[str, Any]) -> None:
-        """Write one record and fsync it; the caller acts only after this returns."""
+    def append(self, record: dict[str, Any], *, sync: bool = True) -> None:
+        """Write one record and (unless ``sync`` is false) fsync it; the caller acts only after
+        this returns. A unit's commit record needs no fsync: lost in a crash, it is recovered
+        from the data (the after-digest), so the next fsynced record carries it to disk."""
         record = {**record, "at": now()}
         line = (json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
                 + "\n").encode("utf-8")
@@ -98,7 +100,8 @@ class Journal:
         try:
             self._terminate_torn(fd)
             os.write(fd, line)
-            os.fsync(fd)
+            if sync:
+                os.fsync(fd)
         finally:
             os.close(fd)
         self._apply(record)

@@ -46,7 +46,15 @@ def resume(workspace: Any, run_id: str) -> Any:
     run = ChangeRun.open(workspace.state_dir, run_id)
     with run:
         from govkit.audit.log import AuditLog
+        from govkit.change.run import primary_key_id
 
+        began_with, now_with = run.meta.get("key_id"), primary_key_id(workspace.state_dir)
+        if began_with is not None and now_with != began_with:
+            raise UsageError(f"run {run.id} began under key {began_with} and the workspace's primary key is now "
+                             f"{now_with or 'missing'}: resuming would pseudonymize the rest differently; restore "
+                             f"that key (GOVKIT_KEY or the keyset) or abandon the run")
+        if run.journal.begun is None:  # a crash inside begin, before its record: no unit ran yet
+            run.write_begun(late=True)
         run.remember_audit(AuditLog(workspace.state_dir).append(
             f"{run.kind}.resumed", params={"run_id": run.id, "target": run.target}, outcome="resumed"))
         result = resumer(run.kind)(run, workspace)
@@ -62,7 +70,7 @@ def abandon(workspace: Any, run_id: str, reason: str) -> RunInfo:
     from govkit.audit.log import AuditLog
 
     find(workspace.state_dir, run_id)
-    run = ChangeRun.open(workspace.state_dir, run_id)
+    run = ChangeRun.open(workspace.state_dir, run_id, need_key=False)
     with run:
         removed = run.cleanup(Path(p) for p in run.meta.get("files") or [])
         units = len(run.journal.committed())

@@ -48,9 +48,12 @@ import json
 import os
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from govkit.change import failpoints
 from govkit.change.journal import Journal, now
@@ -95,12 +98,50 @@ def _write_private(path: Path, data: bytes) -> None:
 def _plain(value: Any) -> Any:
     if isinstance(value, bytes | bytearray | memoryview):
         return "b:" + bytes(value).hex()
+    if isinstance(value, datetime) and value.tzinfo is not None:  # the session's time zone must not matter
+        return "dt:" + value.astimezone(UTC).isoformat()
     return repr(value)
 
 
+def encode_value(value: Any) -> Any:
+    """A key value as JSON that :func:`decode_value` turns back into the same Python type, so a
+    resumed run binds exactly what the first attempt read (a ``uuid``, ``bytes`` or ``datetime``
+    key stringified would compare as text, or not at all)."""
+    if value is None or isinstance(value, bool | int | str | float):
+        return value
+    if isinstance(value, bytes | bytearray | memoryview):
+        return {"$b": bytes(value).hex()}
+    if isinstance(value, datetime):
+        return {"$dt": value.isoformat()}
+    if isinstance(value, date):
+        return {"$d": value.isoformat()}
+    if isinstance(value, time):
+        return {"$t": value.isoformat()}
+    if isinstance(value, Decimal):
+        return {"$dec": str(value)}
+    if isinstance(value, UUID):
+        return {"$uuid": str(value)}
+    if isinstance(value, list | tuple):
+        return [encode_value(v) for v in value]
+    raise UsageError(f"a key of type {type(value).__name__} cannot be journaled; use --to for a copy instead")
+
+
+def decode_value(value: Any) -> Any:
+    if isinstance(value, list):
+        return [decode_value(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    (tag, text), = value.items()
+    decoders: dict[str, Callable[[str], Any]] = {
+        "$b": bytes.fromhex, "$dt": datetime.fromisoformat, "$d": date.fromisoformat,
+        "$t": time.fromisoformat, "$dec": Decimal, "$uuid": UUID}
+    return decoders[tag](text)
+
+
 def canonical(rows: Iterable[Sequence[Any]]) -> bytes:
-    """Rows as canonical bytes for a digest (the driver's own types, rendered stably)."""
-    return json.dumps([list(r) for r in rows], default=_plain, separators=(",", ":"),
+    """Rows as canonical bytes for a digest (the driver's own types, rendered stably; tuples and
+    lists alike are JSON arrays, so rows as read and rows as written compare)."""
+    return json.dumps(rows if isinstance(rows, list) else list(rows), default=_plain, separators=(",", ":"),
                       ensure_ascii=False).encode("utf-8")
 
 
@@ -116,6 +157,8 @@ class RunInfo:
     ended_at: str | None
     units: int
     params: dict[str, Any]
+    #: the sources (display URLs or paths) the run may change
+    sources: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__slots__}
@@ -133,6 +176,8 @@ class ChangeRun:
         self.meta: dict[str, Any] = json.loads((self.dir / "run.json").read_text(encoding="utf-8"))
         self.journal = Journal(self.dir / "journal.jsonl")
         self._lock_fd: int | None = None
+        #: opened by :meth:`open` (a resume or an abandon), not made by :meth:`begin`
+        self.resumed = False
         key_path = self.dir / "run.key"
         self._key = bytes.fromhex(key_path.read_text().strip()) if key_path.exists() else None
 
@@ -140,51 +185,79 @@ class ChangeRun:
 
     @classmethod
     def begin(cls, state_dir: Path, kind: str, target: str, params: dict[str, Any], plan: Any, *,
-              files: Iterable[Path] = ()) -> ChangeRun:
-        """Store the plan, refuse a second unfinished run on ``target``, write "begun" (audit + journal).
+              files: Iterable[Path] = (), sources: Iterable[str] = ()) -> ChangeRun:
+        """Store the plan, refuse a conflicting unfinished run, write "begun" (audit + journal).
 
-        ``files``: the files the run may rewrite, so that resume and abandon find its temporary
-        files even when a crash came before the journal named them.
+        ``sources``: what the run may change (display URLs, file source paths): a run on any of
+        them must not start while this one is unfinished. ``files``: the files the run may
+        rewrite, so that resume and abandon find its temporary files even when a crash came
+        before the journal named them.
+
+        Order, for crashes inside ``begin`` itself: ``run.json`` (the run is listed from then
+        on, so it can be resumed or abandoned) comes first, then the key and the sealed plan;
+        the run's lock is taken before the global lock is let go (no other process can take
+        the run for an interrupted one); the "begun" record comes last, and a resume writes it
+        if a crash came first.
         """
         from govkit.audit.log import AuditLog
 
         folder = runs_dir(state_dir)
         AuditLog(state_dir).preflight()  # a broken log stops the run before anything changes
+        sources = sorted(set(sources))
         with _locked(folder / ".lock"):
-            ensure_free(state_dir, target)
+            ensure_free(state_dir, target, sources)
             run_id = "RUN-" + now().replace(":", "").replace("-", "")[:15] + "-" + secrets.token_hex(3)
             path = folder / run_id
             path.mkdir(mode=0o700)
             key = secrets.token_bytes(32)
-            _write_private(path / "run.key", key.hex().encode())
-            sealed_plan = _seal(key, plan)
-            digest = hashlib.sha256(json.dumps(plan, sort_keys=True, default=str).encode()).hexdigest()
+            body = json.dumps(plan, sort_keys=True, default=str).encode()
+            digest = hmac.new(key, body, hashlib.sha256).hexdigest()  # keyed: the log cannot be probed
             meta = {"id": run_id, "kind": kind, "target": target, "status": "running", "started_at": now(),
-                    "ended_at": None, "params": params, "plan_digest": digest,
-                    "files": [str(p) for p in files]}
-            _write_private(path / "plan.sealed", sealed_plan.encode())
+                    "ended_at": None, "params": params, "plan_digest": digest, "sources": sources,
+                    "files": [str(p) for p in files], "key_id": primary_key_id(state_dir)}
             _write_private(path / "run.json", json.dumps(meta, indent=2, default=str).encode())
-        run = cls(state_dir, run_id)
-        run.acquire()
-        record = AuditLog(state_dir).append(f"{kind}.begun", params={"run_id": run_id, "target": target,
-                                                                     "plan_digest": digest, **params},
-                                            outcome="begun")
-        run.remember_audit(record)
-        run.journal.append({"t": "begun", "plan_digest": digest, "audit_seq": record.seq})
-        failpoints.reach("run.begun")
+            _write_private(path / "run.key", key.hex().encode())
+            _write_private(path / "plan.sealed", _seal(key, plan).encode())
+            run = cls(state_dir, run_id)
+            run.acquire()
+        try:
+            run.write_begun()
+            failpoints.reach("run.begun")
+        except BaseException:
+            run.release()  # the run stays listed (interrupted): resume writes the record late
+            raise
         return run
 
+    def write_begun(self, *, late: bool = False) -> None:
+        """The "begun" audit record and journal entry (``late``: written by a resume, because a
+        crash inside ``begin`` came before it; still before any unit)."""
+        from govkit.audit.log import AuditLog
+
+        params = {"run_id": self.id, "target": self.target, "plan_digest": self.meta["plan_digest"],
+                  **self.params}
+        if late:
+            params["late"] = True
+        record = AuditLog(self.state_dir).append(f"{self.kind}.begun", params=params, outcome="begun")
+        self.remember_audit(record)
+        self.journal.append({"t": "begun", "plan_digest": self.meta["plan_digest"], "audit_seq": record.seq})
+
     @classmethod
-    def open(cls, state_dir: Path, run_id: str) -> ChangeRun:
-        """An existing unfinished run, locked for this process (for resume or abandon)."""
+    def open(cls, state_dir: Path, run_id: str, *, need_key: bool = True) -> ChangeRun:
+        """An existing unfinished run, locked for this process (for resume, or abandon: which
+        does not ``need_key``). Its state is read again once the lock is held."""
         run = cls(state_dir, run_id)
-        if run.meta["status"] != "running":
-            raise UsageError(f"run {run_id} is {run.meta['status']}: there is nothing to resume or abandon")
         if not run.acquire(wait=False):
             raise RunConflict(f"run {run_id} is being worked on by another govkit process")
-        if run._key is None:
+        fresh = cls(state_dir, run_id)  # as it is now that no one else can change it
+        run.meta, run.journal, run._key = fresh.meta, fresh.journal, fresh._key
+        run.resumed = True
+        if run.meta["status"] != "running":
+            run.release()
+            raise UsageError(f"run {run_id} is {run.meta['status']}: there is nothing to resume or abandon")
+        if need_key and run._key is None:
+            run.release()
             raise GovkitError(f"run {run_id} lost its key ({run.dir / 'run.key'}); it cannot be resumed, "
-                              "only abandoned")
+                              f"only abandoned ('govkit runs abandon {run_id} --reason ...')")
         return run
 
     def acquire(self, *, wait: bool = True) -> bool:
@@ -255,11 +328,13 @@ class ChangeRun:
         log = AuditLog(self.state_dir)
         if done is not None:
             return next((r for r in log.records() if r.seq == done.get("seq")), None)
-        record = next((r for r in reversed(log.records()) if r.action == action
-                       and r.params.get("run_id") == self.id and r.outcome != "failed"), None)
+        record = None
+        if self.resumed:  # only a resumed run can have written it before a crash
+            record = next((r for r in reversed(log.records()) if r.action == action
+                           and r.params.get("run_id") == self.id and r.params.get("finished") is True), None)
         if record is None:
-            record = log.append(action, params={"run_id": self.id, **params}, counts=dict(counts or {}),
-                                outcome=outcome)
+            record = log.append(action, params={"run_id": self.id, "finished": True, **params},
+                                counts=dict(counts or {}), outcome=outcome)
         self.remember_audit(record)
         self.phase("audited", {"seq": record.seq})
         failpoints.reach("run.audited")
@@ -376,7 +451,7 @@ class ChangeRun:
                     transaction.rollback()
                 raise
             failpoints.reach("unit.committed")
-        self.journal.append({"t": "commit", "unit": key})
+        self.journal.append({"t": "commit", "unit": key}, sync=False)
         failpoints.reach("unit.journaled")
         return self._public(data)
 
@@ -387,6 +462,7 @@ class ChangeRun:
 
     def temp_path(self, path: Path) -> Path:
         """The one temporary name this run uses beside ``path`` (found again by resume and abandon)."""
+        path = path.resolve()
         return path.with_name(f".{path.name}.{self.id}.govkit-tmp")
 
     def file_unit(self, key: str, path: Path, write: Callable[[int], dict[str, Any]]) -> dict[str, Any]:
@@ -400,6 +476,7 @@ class ChangeRun:
         rewritten as it is now); an intent whose temporary file is gone was. (A digest of the
         file could not tell: a log appended to after the crash matches neither side.)
         """
+        path = path.resolve()  # a symlink is not replaced by a copy: the file it points to is rewritten
         state = self.journal.unit(key)
         temp = self.temp_path(path)
         if state.status == "committed":
@@ -456,6 +533,20 @@ class ChangeRun:
                 temp.unlink()
                 removed.append(temp)
         return removed
+
+
+def primary_key_id(state_dir: Path) -> str | None:
+    """The id (not the key) of the workspace's primary key, or ``None`` without a keyset: keyed
+    operators derive from it, so a resume after a rotation would pseudonymize the rest of the
+    run differently."""
+    from govkit.keys import env_override, keyset_exists, load_keyset
+
+    if env_override() is None and not keyset_exists(state_dir):
+        return None
+    try:
+        return load_keyset(state_dir).primary.id
+    except Exception:
+        return None
 
 
 def _identity(path: Path) -> tuple[int, int, int, int] | None:
@@ -534,17 +625,25 @@ def list_runs(state_dir: Path) -> list[RunInfo]:
             status = "interrupted"
         units = len(Journal(path / "journal.jsonl").committed())
         found.append(RunInfo(meta["id"], meta["kind"], meta["target"], status, meta["started_at"],
-                             meta.get("ended_at"), units, dict(meta.get("params") or {})))
+                             meta.get("ended_at"), units, dict(meta.get("params") or {}),
+                             list(meta.get("sources") or [])))
     return sorted(found, key=lambda r: (r.started_at, r.id))
 
 
-def ensure_free(state_dir: Path, target: str) -> None:
-    """Refuse (:class:`RunConflict`, exit 2) while a run on ``target`` is unfinished. Called before
-    planning too: the plan of a half-done run's target would describe a half-changed state."""
+def ensure_free(state_dir: Path, target: str, sources: Iterable[str] = ()) -> None:
+    """Refuse (:class:`RunConflict`, exit 2) while a run on ``target``, or one that may change any
+    of ``sources``, is unfinished: whatever its kind (an erasure must not delete rows inside a
+    unit an interrupted in-place run has yet to redo). Called before planning too: the plan
+    over a half-done run's data would describe a half-changed state."""
+    wanted = set(sources)
     for info in list_runs(state_dir):
-        if info.target == target and info.status in ("running", "interrupted"):
+        if info.status not in ("running", "interrupted"):
+            continue
+        shared = sorted(wanted & set(info.sources))
+        if info.target == target or shared:
+            what = target if info.target == target else ", ".join(shared)
             raise RunConflict(
-                f"run {info.id} ({info.kind}) on {target} is unfinished ({info.status}); "
+                f"run {info.id} ({info.kind}) on {what} is unfinished ({info.status}); "
                 f"resume it with 'govkit runs resume {info.id}' or abandon it with "
                 f"'govkit runs abandon {info.id}' first")
 

@@ -36,7 +36,7 @@ from govkit.actions.anonymize.export import LEAK_CHECKED, LEAK_SAMPLE, ExportRes
 from govkit.actions.anonymize.operators import OperatorContext, build
 from govkit.actions.anonymize.plan import FieldPlan, Plan
 from govkit.change import failpoints
-from govkit.change.run import ChangeRun
+from govkit.change.run import ChangeRun, decode_value, encode_value
 from govkit.errors import UsageError
 
 #: The change engine's name for this kind of run.
@@ -84,7 +84,8 @@ def apply_in_place(
             continue
         tracker = Transformer([c.name for c in table.columns], plans, context)
         tracker.fingerprint = run.fingerprint  # type: ignore[method-assign]  # stable across a resume
-        _rewrite_table(run, source, table, steps, tracker, result, batch_size, remember=verify)
+        _rewrite_table(run, source, table, steps, tracker, result, batch_size, remember=verify,
+                       more=run.phase_data("verified") is None)
         result.outputs.append(f"{source.display} {table.qualified} (in place)")
         checks.append((table, steps, tracker))
     if not verify:
@@ -103,7 +104,7 @@ def apply_in_place(
 
 def _rewrite_table(
     run: ChangeRun, source: Any, table: Any, steps: list[tuple[str, Any, FieldPlan]], tracker: Transformer,
-    result: ExportResult, batch_size: int, *, remember: bool,
+    result: ExportResult, batch_size: int, *, remember: bool, more: bool = True,
 ) -> None:
     names = [c.name for c in table.columns]
     pk = list(table.primary_key)
@@ -123,9 +124,11 @@ def _rewrite_table(
     def key_of(row: Sequence[Any]) -> Any:
         return row[0] if len(pk) == 1 else [row[i] for i in range(len(pk))]
 
-    def unit(number: int, low: Any, high: Any) -> Any:
-        """The unit ``number``: rows after ``low`` (and up to ``high`` when redoing a journaled one)."""
+    def unit(number: int, low: Any, high: Any) -> tuple[dict[str, Any], Any]:
+        """The unit ``number``: rows after ``low`` (and up to ``high`` when redoing a journaled one);
+        returns its data and its last key (kept in memory: the journal's copy is sealed JSON)."""
         rows: list[Sequence[Any]] = []
+        last: list[Any] = [high]
 
         def read(conn: sa.Connection) -> list[Sequence[Any]]:
             query = select
@@ -136,37 +139,44 @@ def _rewrite_table(
             rows[:] = [tuple(r) for r in conn.execute(query)]
             if not rows and high is None:
                 raise _TableDone  # past the last key: nothing to journal
+            if any(row[i] is None for row in rows for i in range(len(pk))):
+                raise UsageError(f"{table.qualified} has rows with NULL in its primary key; they cannot be "
+                                 "rewritten one by one: anonymize the table into a copy with --to instead")
             return rows
 
-        written: list[list[Any]] = []
+        written: list[Sequence[Any]] = []
+        names = [f"pk_{i}" for i in range(len(pk))] + [f"v_{i}" for i in range(len(steps))]
 
         def change(conn: sa.Connection) -> dict[str, Any]:
-            params = [{f"pk_{i}": row[i] for i in range(len(pk))} for row in rows]
-            written[:] = [list(row) for row in rows]
+            # column-wise: one operator call per column, rows rebuilt with zip (C speed)
+            columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [() for _ in wanted]
+            new_columns: list[Sequence[Any]] = []
             fingerprints: dict[str, list[int]] = {}
-            for i, (name, operator, chosen) in enumerate(steps):
-                column = [row[position[name]] for row in rows]
+            for name, operator, chosen in steps:
+                column = columns[position[name]]
                 new = [None] * len(column) if operator.drops_field else operator.apply_many(column, chosen.entity_type)
                 if remember and chosen.operator in LEAK_CHECKED:
                     fingerprints[chosen.field.lower()] = _replaced(tracker, chosen, column, new)
-                at = position[name]
-                for entry, out, value in zip(params, written, new, strict=True):
-                    entry[f"v_{i}"] = value
-                    out[at] = value
+                columns[position[name]] = new
+                new_columns.append(new)
+            params = [dict(zip(names, values, strict=True))
+                      for values in zip(*columns[:len(pk)], *new_columns, strict=True)]
+            written[:] = list(zip(*columns, strict=True))
             if params:
                 conn.execute(update, params)
+            last[0] = key_of(rows[-1]) if rows else low
             return {"rows": len(rows), "fp": fingerprints,
-                    "_sealed": {"low": low, "high": key_of(rows[-1]) if rows else low}}
+                    "_sealed": {"low": encode_value(low), "high": encode_value(last[0])}}
 
-        def after(conn: sa.Connection) -> list[list[Any]]:
+        def after(conn: sa.Connection) -> list[Sequence[Any]]:
             """The unit's rows as written (reading them back would cost a second query per unit;
             a value the database stores differently only makes a resume stop, never repeat)."""
             return written
 
         try:
-            return run.db_unit(source.engine.connect, f"{prefix}{number}", read, change, after=after)
+            return run.db_unit(source.engine.connect, f"{prefix}{number}", read, change, after=after), last[0]
         except _TableDone:
-            return {"rows": 0}
+            return {"rows": 0}, low
         except SQLAlchemyError as exc:
             raise source.error(exc, f"cannot update {table.qualified} (this unit was rolled back; "
                                     f"{result.rows} row(s) before it are done; 'govkit runs resume "
@@ -183,16 +193,19 @@ def _rewrite_table(
     for number, key in enumerate(journaled):
         state = run.journal.unit(key)
         bounds = run.sealed_of(key) or {}
-        data = state.data if state.status == "committed" else unit(number, bounds.get("low"), bounds.get("high"))
+        high = decode_value(bounds.get("high")) if "high" in bounds else low
+        data = state.data if state.status == "committed" else unit(
+            number, decode_value(bounds.get("low")), high)[0]
         take(data)
-        low = bounds.get("high", low)
+        low = high
+    if not more:  # verified already: rows added since are not this run's to change
+        return
     number = len(journaled)
     while True:
-        data = unit(number, low, None)
+        data, low = unit(number, low, None)
         if not data.get("rows"):
             break
         take(data)
-        low = run.sealed_of(f"{prefix}{number}")["high"]
         number += 1
 
 

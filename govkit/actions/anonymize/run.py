@@ -317,10 +317,29 @@ def run_in_place(request: AnonymizeRequest, workspace: Any, source: Any, tables:
     touched = sorted({p.asset for p in plan.fields.values() if p.operator != "keep"})
     params = {"source": source.display, "tables": touched, "rules": list(request.rules),
               "plan": [f"{p.asset}.{p.field}={p.spec}" for p in plan.fields.values()]}
+    _refuse_null_keys(source, tables, plan)
     stored = {"request": dataclasses.asdict(request), "tables": [t.qualified for t in tables],
               "fields": [p.to_dict() for p in plan.fields.values()], "notes": list(plan.notes)}
-    with ChangeRun.begin(workspace.state_dir, KIND, source.display, params, stored) as run:
+    with ChangeRun.begin(workspace.state_dir, KIND, source.display, params, stored,
+                         sources=[source.display]) as run:
         return execute_in_place(run, request, source, tables, plan, context)
+
+
+def _refuse_null_keys(source: Any, tables: Sequence[Any], plan: Plan) -> None:
+    """Units page by primary key, which a NULL (SQLite allows one in a non-integer key) cannot
+    take part in: refuse before the run begins rather than stop it halfway."""
+    import sqlalchemy as sa
+
+    for table in tables:
+        if not plan.for_asset(table.qualified) or not table.primary_key:
+            continue
+        clause = sa.table(table.name, *[sa.column(k) for k in table.primary_key], schema=table.schema)
+        query = sa.select(sa.func.count()).select_from(clause).where(
+            sa.or_(*[clause.c[k].is_(None) for k in table.primary_key]))
+        with source.engine.connect() as conn:
+            if conn.execute(query).scalar():
+                raise UsageError(f"{table.qualified} has rows with NULL in its primary key; they cannot be "
+                                 "rewritten one by one: anonymize the table into a copy with --to instead")
 
 
 def execute_in_place(run: Any, request: AnonymizeRequest, source: Any, tables: Sequence[Any], plan: Plan,

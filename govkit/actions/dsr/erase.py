@@ -523,18 +523,24 @@ def erasure_files(workspace: Workspace, plan: ErasurePlan) -> list[Path]:
 
 
 def _snapshot(conn: sa.Connection, steps: list[TableStep], graph: dict[str, AssetRecord],
-              keys: dict[tuple[str, str], Any]) -> list[tuple[Any, ...]]:
-    """Every row the unit may change, in a stable order: what its before-digest is taken over."""
-    out: list[tuple[Any, ...]] = []
+              keys: dict[tuple[str, str], Any]) -> list[Any]:
+    """What the unit's digests are taken over: per table it deletes from, the keys of the
+    subject's rows still there; per table it anonymizes, those keys and the fields the plan
+    rewrites. Only what the stored plan names is read (a scan between a crash and its resume
+    must not change the digest), and rows are sorted here, not by the database (ties)."""
+    out: list[Any] = []
     for step in safe_order(steps, graph):
         if step.action not in ("delete", "anonymize"):
             continue
         table = table_clause(graph[step.asset])
         hit = keys[(step.source, step.asset)]
-        order = [table.c[c] for c in hit.key_columns if c in table.c]
-        out.append(("table", step.asset))
+        wanted = [*hit.key_columns, *(sorted(step.operators) if step.action == "anonymize" else [])]
+        columns = [table.c[c] for c in dict.fromkeys(wanted) if c in table.c]
+        rows: list[tuple[Any, ...]] = []
         for clause in selection(table, hit.key_columns, hit.keys):
-            out.extend(tuple(r) for r in conn.execute(sa.select(table).where(clause).order_by(*order)))
+            rows.extend(tuple(r) for r in conn.execute(sa.select(*columns).where(clause)))
+        out.append(("table", step.asset, step.action, len(rows)))
+        out.extend(sorted(rows, key=repr))
     return out
 
 

@@ -359,13 +359,15 @@ def apply_rectification(
 
         def read(conn: sa.Connection, steps: list[ColumnStep] = steps) -> list[tuple[Any, ...]]:
             rows: list[tuple[Any, ...]] = []
-            for step in steps:
+            for step in steps:  # the located rows' keys and the rectified column only, sorted here
                 hit = next(h for h in report.data() if h.source == step.source and h.asset == step.asset)
                 table = table_clause(planner.assets(step.source)[step.asset])
-                order = [table.c[c] for c in hit.key_columns if c in table.c]
-                rows.append(("column", step.asset, step.column))
+                columns = [table.c[c] for c in dict.fromkeys([*hit.key_columns, step.column]) if c in table.c]
+                found: list[tuple[Any, ...]] = []
                 for clause in selection(table, hit.key_columns, hit.keys):
-                    rows.extend(tuple(r) for r in conn.execute(sa.select(table).where(clause).order_by(*order)))
+                    found.extend(tuple(r) for r in conn.execute(sa.select(*columns).where(clause)))
+                rows.append(("column", step.asset, step.column))
+                rows.extend(sorted(found, key=repr))
             return rows
 
         def change(conn: sa.Connection, steps: list[ColumnStep] = steps) -> dict[str, Any]:

@@ -194,8 +194,9 @@ def erase_request(
                   "certificate_dir": str(certificate_dir) if certificate_dir else None}
         params = {"request_id": request_id, "tables": len(plan.steps),
                   "actions": sorted({s.action for s in plan.steps})}
+        changed = {s.source for s in plan.steps if s.action in ("delete", "anonymize")}
         with ChangeRun.begin(workspace.state_dir, "dsr.erase", f"dsr:{request_id}", params, stored,
-                             files=erasure_files(workspace, plan)) as run:
+                             files=erasure_files(workspace, plan), sources=changed) as run:
             return _execute_erasure(run, workspace, registry, inventory, policy, request_id, plan, report,
                                     certificate_dir)
     finally:
@@ -242,14 +243,22 @@ def _execute_erasure(run: Any, workspace: Workspace, registry: Registry, invento
     else:
         result.certificate = {k: str(v) for k, v in certified.items()}
     if run.phase_data("recorded") is None:
-        registry.add_event(request_id, "erased", {
-            "steps": {f"{s.source_name or s.source}:{s.asset}": [s.action, s.done] for s in plan.steps},
-            "verified": status == "passed", "verification": status, "run_id": run.id,
-            "certificate": result.certificate.get("json")}, audit_seq=result.audit_seq)
+        if not _has_event(registry, request_id, "erased", run.id):
+            registry.add_event(request_id, "erased", {
+                "steps": {f"{s.source_name or s.source}:{s.asset}": [s.action, s.done] for s in plan.steps},
+                "verified": status == "passed", "verification": status, "run_id": run.id,
+                "certificate": result.certificate.get("json")}, audit_seq=result.audit_seq)
         registry.set_status(request_id, "done" if status == "passed" else "unverified")
         run.phase("recorded")
     run.finish("finished" if status == "passed" else "failed")
     return result
+
+
+def _has_event(registry: Registry, request_id: str, step: str, run_id: str) -> bool:
+    """Whether the timeline already has this run's event (a crash after adding it, before the
+    run journaled that it had: the resume must not add a second)."""
+    return any(e.step == step and (e.detail or {}).get("run_id") == run_id
+               for e in registry.get(request_id).events)
 
 
 def _verification_status(verification: dict[str, Any] | None) -> str:
@@ -266,16 +275,19 @@ def _report_data(report: LocateReport) -> dict[str, Any]:
     """The located rows a resume needs (keys included: the run seals its stored plan)."""
     import dataclasses
 
+    from govkit.change.run import encode_value
+
     hits = [{f.name: getattr(h, f.name) for f in dataclasses.fields(h)} for h in report.hits]
     for hit in hits:
-        hit["keys"] = [list(k) for k in hit["keys"]]
+        hit["keys"] = [encode_value(list(k)) for k in hit["keys"]]  # typed: a resume binds what was read
     return {"subject_keys": list(report.subject_keys), "hits": hits}
 
 
 def _restore_report(data: dict[str, Any]) -> LocateReport:
     from govkit.actions.dsr.locate import TableHit
+    from govkit.change.run import decode_value
 
-    hits = [TableHit(**{**h, "keys": [tuple(k) for k in h["keys"]]}) for h in data["hits"]]
+    hits = [TableHit(**{**h, "keys": [tuple(decode_value(k)) for k in h["keys"]]}) for h in data["hits"]]
     return LocateReport(list(data["subject_keys"]), hits)
 
 
@@ -355,7 +367,8 @@ def rectify_request(
         params["values"] = {s.field: mask(plan.values[s.field], s.entity_type) for s in plan.steps}
         stored = {"request_id": request_id, "subject": subject, "report": _report_data(report),
                   "plan": {**plan.to_dict(), "values": plan.values, "identifiers": plan.identifiers}}
-        with ChangeRun.begin(workspace.state_dir, "dsr.rectify", f"dsr:{request_id}", params, stored) as run:
+        with ChangeRun.begin(workspace.state_dir, "dsr.rectify", f"dsr:{request_id}", params, stored,
+                             sources={s.source for s in plan.steps}) as run:
             return _execute_rectification(run, workspace, registry, inventory, policy, request_id, plan, report,
                                           subject)
     finally:
@@ -390,12 +403,13 @@ def _execute_rectification(run: Any, workspace: Workspace, registry: Registry, i
                              outcome="ok" if passed else "unverified")
     result.audit_seq = record.seq if record is not None else None
     if run.phase_data("recorded") is None:
-        registry.update_subject(request_id, {**subject, **plan.identifiers})
-        steps = {f"{s.source_name or s.source}:{s.asset}.{s.column}": s.done for s in plan.steps}
-        registry.add_event(request_id, "rectified", {"steps": steps, "verified": passed, "run_id": run.id,
-                                                    "identifiers_updated": sorted(plan.identifiers),
-                                                    "manual": [m["asset"] for m in plan.manual]},
-                           audit_seq=result.audit_seq)
+        if not _has_event(registry, request_id, "rectified", run.id):
+            registry.update_subject(request_id, {**subject, **plan.identifiers})
+            steps = {f"{s.source_name or s.source}:{s.asset}.{s.column}": s.done for s in plan.steps}
+            registry.add_event(request_id, "rectified", {"steps": steps, "verified": passed, "run_id": run.id,
+                                                        "identifiers_updated": sorted(plan.identifiers),
+                                                        "manual": [m["asset"] for m in plan.manual]},
+                               audit_seq=result.audit_seq)
         registry.set_status(request_id, "done" if passed else "unverified")
         run.phase("recorded")
     run.finish("finished" if passed else "failed")
@@ -462,11 +476,14 @@ def write_certificate(workspace: Workspace, result: ErasureResult, folder: Path 
                       run_id: str | None = None) -> dict[str, str]:
     """The erasure certificate (JSON and HTML): per table what was done, kept and why, and the proof.
 
-    Certificates are append-only: an earlier certificate of the request is never overwritten;
-    the new one is ``certificate-N.json`` and names the ones before it. A resumed run that had
-    already written its certificate before a crash finds it (by ``run_id``) instead of
-    writing a second. Files are 0600 in a 0700 folder: they name tables and counts, and the
-    folder sits beside the request's other papers.
+    Certificates are append-only. The JSON is claimed under the next free name with a hard
+    link from a complete, fsynced temporary file (``certificate.json``, then
+    ``certificate-N.json``): the link fails if the name exists, so two writers never share a
+    name and nothing is ever overwritten or left half-written under it. The new certificate
+    names the request's earlier ones (a ``--certificate-dir`` may hold other requests' too).
+    A resumed run that had written its certificate before a crash finds it by ``run_id``
+    instead of writing a second (and writes its HTML page if the crash came first). Files
+    are 0600 in a 0700 folder.
     """
     from govkit import __version__
     from govkit.report.templates import environment
@@ -475,19 +492,23 @@ def write_certificate(workspace: Workspace, result: ErasureResult, folder: Path 
     folder.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(OSError):
         os.chmod(folder, 0o700)
-    earlier = _certificates(workspace, result.request_id, folder)
+    template = environment(workspace.root).get_template("dsr_certificate.html.j2")
+    taken = _certificates(workspace, result.request_id, folder)
     previous: list[dict[str, Any]] = []
-    for path in earlier:
+    for path in taken:
         try:
             old = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            old = {}
+            continue
+        if old.get("request_id") != result.request_id:
+            continue
         if run_id is not None and old.get("run_id") == run_id:
-            return {"json": str(path), "html": str(path.with_suffix(".html"))}
+            html_path = path.with_suffix(".html")
+            if not html_path.exists():
+                _write_private_file(html_path, template.render(c=old))
+            return {"json": str(path), "html": str(html_path)}
         previous.append({"certificate": path.name, "issued_at": old.get("issued_at"),
                          "verification": _verification_status(old.get("verification"))})
-    number = (_certificate_number(earlier[-1]) + 1) if earlier else 1
-    stem = "certificate" if number == 1 else f"certificate-{number}"
     status = _verification_status(result.verification)
     data = {
         "certificate": "erasure", "request_id": result.request_id, "run_id": run_id,
@@ -501,18 +522,30 @@ def write_certificate(workspace: Workspace, result: ErasureResult, folder: Path 
         "verification": result.verification, "audit_log": {"seq": result.audit_seq, "action": "dsr.erase"},
         "previous_certificates": previous,
     }
-    json_path, html_path = folder / f"{stem}.json", folder / f"{stem}.html"
-    html = environment(workspace.root).get_template("dsr_certificate.html.j2").render(c=data)
-    _write_new(html_path, html)
-    _write_new(json_path, json.dumps(data, indent=2, ensure_ascii=False))  # last: its presence means done
+    number = (_certificate_number(taken[-1]) + 1) if taken else 1
+    temp = folder / f".certificate.{os.getpid()}.tmp"
+    _write_private_file(temp, json.dumps(data, indent=2, ensure_ascii=False))
+    try:
+        while True:
+            json_path = folder / ("certificate.json" if number == 1 else f"certificate-{number}.json")
+            try:
+                os.link(temp, json_path)
+                break
+            except FileExistsError:
+                number += 1
+    finally:
+        temp.unlink(missing_ok=True)
+    html_path = json_path.with_suffix(".html")
+    _write_private_file(html_path, template.render(c=data))
     return {"json": str(json_path), "html": str(html_path)}
 
 
-def _write_new(path: Path, text: str) -> None:
-    """Write a file that must not exist yet (0600); a leftover from a crash of this same write
-    (the HTML written, the JSON not) is replaced."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+def _write_private_file(path: Path, text: str) -> None:
+    """Write ``path`` whole (0600, fsynced) through a temporary name, so it is never seen half-written."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
+    os.replace(temp, path)

@@ -109,7 +109,7 @@ def render_tour(result: DemoResult) -> str:
             out.append(f"done by an earlier demo run: {run.run_id} ({run.units} unit(s), {run.rows} row(s)); "
                        "'govkit runs --all' lists it")
         else:
-            out += [f"anonymize --in-place --apply {run.table} ({run.rule}), in units of a few hundred rows: "
+            out += [f"anonymize --in-place --apply {run.table} ({run.rule}), in units of a quarter of the table: "
                     f"stopped after unit {run.units_before_crash} as a crash would; 'govkit runs' listed it "
                     "as interrupted",
                     f"'govkit runs resume {run.run_id}': {run.units} unit(s) in all, {run.rows} row(s), no unit "
