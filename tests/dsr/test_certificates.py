@@ -54,3 +54,33 @@ def test_an_unverified_erasure_run_again_writes_a_second_certificate_naming_the_
     assert [p["certificate"] for p in data["previous_certificates"]] == ["certificate.json"]
     assert data["previous_certificates"][0]["verification"] == "failed"
     assert data["run_id"] != json.loads(before)["run_id"]
+
+
+def test_an_erasure_that_could_not_check_a_source_is_incomplete_and_exits_1(
+    sqlite_workspace: Workspace, tmp_path: Path, chinook_sqlite: Path,
+) -> None:
+    """A configured source that was never scanned cannot be checked: the certificate says
+    incomplete and names it, the request is not done, and the command exits 1."""
+    import shutil
+
+    from click.testing import CliRunner
+
+    from govkit.cli import main
+
+    other = tmp_path / "crm.sqlite"
+    shutil.copy(chinook_sqlite, other)
+    with (sqlite_workspace.root / "govkit.toml").open("a", encoding="utf-8") as config:
+        config.write(f'\n[sources.crm]\nurl = "sqlite:///{other}"\n')  # added, never scanned
+    runner = CliRunner()
+    ws = ["--workspace", str(sqlite_workspace.root), "dsr"]
+    made = runner.invoke(main, [*ws, "new", "--type", "erasure", "--subject", f"email={SUBJECT}", "-f", "json"])
+    request_id = json.loads(made.output)["id"]
+    done = runner.invoke(main, [*ws, "erase", request_id, "--apply", "-f", "json"])
+    assert done.exit_code == 1, done.output
+    result = json.loads(done.output)
+    assert result["verification"]["status"] == "incomplete"
+    certificate = json.loads(Path(result["certificate"]["json"]).read_text(encoding="utf-8"))
+    assert certificate["status"] == "incomplete"
+    assert any("crm" in json.dumps(item) for item in certificate["verification"]["not_checked"])
+    shown = runner.invoke(main, [*ws, "show", request_id, "-f", "json"])
+    assert json.loads(shown.output)["status"] == "unverified"
