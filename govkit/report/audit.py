@@ -51,6 +51,15 @@ _RISK_TITLES = {
 }
 
 
+#: Retention statuses for which rows past retention were counted (or the whole asset is held).
+ASSESSED = frozenset({"ok", "past", "legal-hold"})
+#: Special categories (GDPR art. 9) govkit has a detector for: NRP (nationality, religious or
+#: political group, from free text). The others are counted only where the policy classifies a
+#: field so; a report must say they were not assessed rather than show a reassuring 0.
+SPECIAL_NOT_DETECTED = ("health", "sex life or sexual orientation", "genetic or biometric data",
+                        "trade union membership", "racial or ethnic origin")
+
+
 @dataclass(slots=True)
 class RetentionView:
     """Retention of one asset holding personal data: its rule, and whether rows are overdue.
@@ -220,6 +229,19 @@ class AuditView:
     access_review: PendingView
     dsr: PendingView | DsrView
     history: list[dict[str, Any]] = field(default_factory=list)
+    #: what govkit's own actions changed since the previous scan (erasures, rectifications,
+    #: in-place runs), from the audit log: a scan alone cannot see rows that changed
+    govkit_changes: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def retention_assessed(self) -> int:
+        """Assets holding personal data whose rows past retention were actually counted."""
+        return sum(1 for r in self.retention if r.status in ASSESSED)
+
+    @property
+    def retention_not_assessed(self) -> list[RetentionView]:
+        """Assets holding personal data whose retention was not assessed (no rule, not counted)."""
+        return [r for r in self.retention if r.status not in ASSESSED]
 
     @property
     def changes_by_kind(self) -> dict[str, int]:
@@ -232,6 +254,10 @@ class AuditView:
         for asset, view in zip(data["assets"], self.assets, strict=True):
             asset["top_sensitivity"] = view.top_sensitivity
         data["changes_by_kind"] = self.changes_by_kind
+        data["retention_assessed"] = self.retention_assessed
+        data["retention_not_assessed"] = [f"{r.source} {r.asset}" for r in self.retention_not_assessed]
+        if not self.retention_assessed:  # nothing counted: no reassuring 0
+            data["totals"]["rows_past_retention"] = None
         return data
 
 
@@ -426,9 +452,41 @@ def audit_view(workspace: Workspace, policy: Policy | None = None, *, now: datet
                                 workspace_root=workspace.root, baseline=baseline)
         view.dsr = dsr_view(workspace.state_dir, policy, now.date() if now else None) or view.dsr
         view.risks = unfinished_run_risks(workspace.state_dir) + view.risks
+        view.govkit_changes = govkit_changes(workspace.state_dir)
         return view
     finally:
         inventory.close()
+
+
+def govkit_changes(state_dir: Path) -> list[dict[str, Any]]:
+    """The finished runs that changed data since the previous scan, from the audit log (by
+    sequence, not by minute): what a compliance officer must see next to the scan's diff."""
+    from govkit.audit.log import AuditLog
+
+    try:
+        records = AuditLog(state_dir).records()
+    except Exception:  # an unreadable log is reported by the integrity section
+        return []
+    scans = [r.seq for r in records if r.action == "scan"]
+    since = scans[-2] if len(scans) >= 2 else 0
+    out: list[dict[str, Any]] = []
+    for r in records:
+        if r.seq <= since or r.params.get("finished") is not True:
+            continue
+        counts = {k: v for k, v in r.counts.items() if v}
+        if r.action == "dsr.erase":
+            what = (f"erasure for {r.params.get('request_id')}: {counts.get('deleted_rows', 0)} row(s) deleted, "
+                    f"{counts.get('anonymized_rows', 0)} anonymized, {counts.get('files_changed', 0)} file(s) "
+                    f"rewritten; verification {r.params.get('verification', r.outcome)}")
+        elif r.action == "dsr.rectify":
+            what = (f"rectification for {r.params.get('request_id')}: {counts.get('rows_changed', 0)} row(s) "
+                    f"corrected; verification {r.params.get('verification', r.outcome)}")
+        else:
+            what = (f"{r.action} in place of {', '.join(r.params.get('tables') or []) or r.params.get('source', '')}"
+                    f": {counts.get('rows', 0)} row(s); verification {r.params.get('verification', r.outcome)}")
+        out.append({"seq": r.seq, "time": r.time, "action": r.action, "run_id": r.params.get("run_id"),
+                    "what": what})
+    return out
 
 
 def unfinished_run_risks(state_dir: Path) -> list[Risk]:

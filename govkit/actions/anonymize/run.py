@@ -354,6 +354,7 @@ def execute_in_place(run: Any, request: AnonymizeRequest, source: Any, tables: S
         result.verified = request.verify and not result.problems
         params: dict[str, Any] = {
             "source": source.display, "to": "in place", "rules": list(request.rules),
+            "tables": sorted({p.asset for p in plan.fields.values() if p.operator != "keep"}),
             "plan": [f"{p.asset}.{p.field}={p.spec}" for p in plan.fields.values()],
             "verification": ("failed" if result.problems else "passed" if result.verified else "skipped"),
             "status": "incomplete (changes committed)" if result.problems else "complete",
