@@ -266,7 +266,12 @@ def _read_private(path: Path, what: str) -> str:
         raise KeyMaterialError(f"{what}: no such file") from None
     except OSError as exc:
         raise KeyMaterialError(f"{what}: cannot open it ({exc.strerror})") from None
-    with os.fdopen(fd, "rb") as handle:
+    try:
+        handle = os.fdopen(fd, "rb")
+    except OSError as exc:  # a folder where the file should be
+        os.close(fd)
+        raise KeyMaterialError(f"{what}: cannot read it ({exc.strerror})") from None
+    with handle:
         if _POSIX:
             mode = os.fstat(handle.fileno()).st_mode & 0o777
             if mode & 0o077:

@@ -27,7 +27,7 @@ from govkit.detect.parallel import JudgePool, tally_batches, worker_count
 from govkit.errors import SourceError, UsageError
 from govkit.inventory.store import Inventory
 from govkit.model.findings import Finding, ScanReport, Skipped
-from govkit.sources.database import DatabaseSource, TableInfo, has_password, redact, selected_by_globs
+from govkit.sources.database import DatabaseSource, TableInfo, redact, selected_by_globs, warn_if_password_given
 from govkit.workspace import DetectionSettings, SourceConfig, Workspace
 
 log = logging.getLogger(__name__)
@@ -70,11 +70,7 @@ def resolve_targets(workspace: Workspace | None, targets: Sequence[str]) -> list
         elif "://" not in target and Path(target).exists():
             resolved.append(_Target(None, SourceConfig(name=target, path=str(Path(target).resolve()))))
         elif "://" in target:
-            if has_password(target):
-                log.warning(
-                    "a password was given in a URL on the command line, where shell history "
-                    "keeps it; put it in an environment variable and reference it from govkit.toml"
-                )
+            warn_if_password_given(target)
             resolved.append(_Target(None, SourceConfig(name=target, url=target)))
         else:
             known = ", ".join(sorted(workspace.sources)) if workspace else "no workspace"
@@ -99,7 +95,7 @@ def scan(
     """
     options = options or ScanOptions()
     if workspace is None:
-        return _scan(None, targets, options, inventory, progress)
+        return _scan(None, resolve_targets(None, targets), options, inventory, progress)
     resolved = resolve_targets(workspace, targets)
     params = {
         "targets": [t.display_name or redact(t.config.url or "") for t in resolved],
@@ -107,7 +103,7 @@ def scan(
         "sample_size": options.sample_size or workspace.detection.sample_size,
     }
     with audit_action(workspace.state_dir, "scan", params) as entry:
-        report = _scan(workspace, targets, options, inventory, progress)
+        report = _scan(workspace, resolved, options, inventory, progress)
         entry.params["scan_id"] = report.scan_id
         entry.counts.update(
             assets=report.stats.assets, fields=report.stats.fields, findings=len(report.findings),
@@ -120,7 +116,7 @@ def scan(
 
 def _scan(
     workspace: Workspace | None,
-    targets: Sequence[str],
+    resolved: list[_Target],
     options: ScanOptions,
     inventory: Inventory | None,
     progress: Progress | None,
@@ -129,7 +125,6 @@ def _scan(
     clock = time.perf_counter()
     started = datetime.now(UTC)
     scan_id = str(uuid.uuid4())
-    resolved = resolve_targets(workspace, targets)
     if inventory is None and workspace is not None:
         inventory = Inventory(workspace.inventory_path)
     classifier = _LazyClassifier(settings)

@@ -8,19 +8,28 @@ typed on a command line where shell history and process listings would keep it.
 
 from __future__ import annotations
 
+import difflib
 import json
+import math
 import os
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
+from govkit import limits
 from govkit.detect.engine import DEFAULT_MODEL
 from govkit.errors import ConfigError, WorkspaceNotFound
+from govkit.limits import Limits
+from govkit.private import private_dir, write_private
 
 CONFIG_NAME = "govkit.toml"
 STATE_DIR = ".govkit"
+
+#: The largest sample: it is held in memory; 'govkit scan --full' streams every row instead.
+MAX_SAMPLE_SIZE = 10_000_000
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -76,6 +85,8 @@ class Workspace:
     root: Path
     detection: DetectionSettings = field(default_factory=DetectionSettings)
     sources: dict[str, SourceConfig] = field(default_factory=dict)
+    #: ``[limits]``: timeouts and input bounds (docs/limits.md); put in force by load_workspace.
+    limits: Limits = field(default_factory=Limits)
 
     @property
     def state_dir(self) -> Path:
@@ -127,65 +138,209 @@ def load_workspace(root: Path | None = None, *, search: bool = True) -> Workspac
     else:
         folder = find_workspace(root)
     path = folder / CONFIG_NAME
+    _check_size(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 text (TOML files are UTF-8)") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+        raise ConfigError(_toml_syntax_error(path, exc)) from None
+    except RecursionError:  # tomllib recurses into nested arrays and inline tables
+        raise ConfigError(f"{path}: arrays or inline tables nested too deeply") from None
+    config = _Config(path, text)
+    for section, value in data.items():
+        if section not in _SECTIONS:
+            what = f"table [{section}]" if isinstance(value, dict) else f"key {section}"
+            config.fail(f"unknown {what}", (section,), suggest=(section, _SECTIONS))
+        if not isinstance(value, dict):
+            config.fail(f"[{section}] must be a table", (section,))
     workspace = Workspace(root=folder)
-    for section in ("detection", "sources"):
-        if section in data and not isinstance(data[section], dict):
-            raise ConfigError(f"{path}: [{section}] must be a table")
-    workspace.detection = _detection(data.get("detection", {}), path)
+    workspace.detection = _detection(data.get("detection", {}), config)
     for name, table in (data.get("sources") or {}).items():
-        workspace.sources[name] = _source(name, table, path)
-    workspace.state_dir.mkdir(exist_ok=True)
+        workspace.sources[name] = _source(name, table, config)
+    workspace.limits = _limits(data.get("limits", {}), config)
+    limits.configure(workspace.limits)
+    if workspace.state_dir.exists() and not workspace.state_dir.is_dir():
+        raise ConfigError(f"{workspace.state_dir} is not a folder: govkit keeps its state there; move the file away")
+    private_dir(workspace.state_dir)  # owner-only: inventory, keys, audit log, DSRs
     return workspace
 
 
-_DETECTION_TYPES: dict[str, type] = {
-    "model": str, "language": str, "sample_size": int, "seed": int, "ner_sample": int,
-    "min_confidence": float,
-}
+_SECTIONS = ("detection", "sources", "limits")
 
 
-def _detection(table: dict[str, Any], path: Path) -> DetectionSettings:
-    settings = DetectionSettings()
+def _check_size(path: Path) -> None:
+    """Refuse a govkit.toml over :data:`~govkit.limits.CONFIG_MAX_BYTES` without reading it all."""
+    try:
+        with path.open("rb") as handle:
+            size = len(handle.read(limits.CONFIG_MAX_BYTES + 1))
+    except OSError:
+        return  # reading it again reports the error
+    if size > limits.CONFIG_MAX_BYTES:
+        raise ConfigError(f"{path}: larger than {limits.CONFIG_MAX_BYTES:,} bytes (the limit); is it the right file?")
+
+
+def _limits(table: dict[str, Any], config: _Config) -> Limits:
+    values: dict[str, Any] = {}
     for key, value in table.items():
-        wanted = _DETECTION_TYPES.get(key)
-        if wanted is None:
-            allowed = ", ".join(_DETECTION_TYPES)
-            raise ConfigError(f"{path}: unknown key [detection].{key} (allowed: {allowed})")
+        try:
+            values[key] = limits.check(key, value)
+        except KeyError:
+            config.fail(f"unknown key [limits].{key}", ("limits",), key, suggest=(key, Limits.keys()))
+        except ValueError as exc:
+            config.fail(str(exc), ("limits",), key)
+    return Limits(**values)
+
+
+def _toml_syntax_error(path: Path, exc: tomllib.TOMLDecodeError) -> str:
+    """``path:line:column: what``, from tomllib's ``what (at line L, column C)``."""
+    message = str(exc)
+    found = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
+    if found is None:
+        found = re.search(r"\s*\(at end of document\)$", message)
+        if found is None:
+            return f"{path}: {message}"
+        return f"{path}:{len(path.read_bytes().splitlines()) or 1}: {message[: found.start()]} (at the end)"
+    return f"{path}:{found.group(1)}:{found.group(2)}: {message[: found.start()]}"
+
+
+class _Config:
+    """govkit.toml's text, to point at the line of a table or key (tomllib keeps no positions)."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.lines = text.splitlines()
+
+    def line_of(self, table: tuple[str, ...], key: str | None = None) -> int | None:
+        """The 1-based line of ``[table]`` (or of ``key`` in it); None if it cannot be told."""
+        header = None
+        for number, line in enumerate(self.lines, 1):
+            found = _HEADER.match(line)
+            if found is not None and _dotted(found.group(1)) == table:
+                header = number
+                break
+        if header is not None:
+            if key is None:
+                return header
+            for number in range(header + 1, len(self.lines) + 1):
+                line = self.lines[number - 1]
+                if _HEADER.match(line):
+                    break
+                if _key_at(line, (key,)):
+                    return number
+        # dotted keys (detection.seed = 1) or an inline table (detection = {seed = 1})
+        wanted = (*table, key) if key is not None else table
+        for number, line in enumerate(self.lines, 1):
+            if _key_at(line, wanted) or (key is not None and _key_at(line, table) and _mentions(line, key)):
+                return number
+        return None
+
+    def fail(self, message: str, table: tuple[str, ...], key: str | None = None,
+             suggest: tuple[str, Iterable[str]] | None = None) -> NoReturn:
+        line = self.line_of(table, key)
+        if line is None and key is None and len(table) > 1:  # [sources] shop = "..." rather than a table
+            line = self.line_of(table[:-1], table[-1])
+        where = f"{self.path}:{line}" if line is not None else str(self.path)
+        hint = ""
+        if suggest is not None:
+            close = difflib.get_close_matches(suggest[0].lower(), list(suggest[1]), n=1, cutoff=0.6)
+            allowed = ", ".join(suggest[1])
+            hint = f'; did you mean "{close[0]}"? (allowed: {allowed})' if close else f" (allowed: {allowed})"
+        raise ConfigError(f"{where}: {message}{hint}")
+
+
+_HEADER = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(?:#.*)?$")
+
+
+def _dotted(text: str) -> tuple[str, ...]:
+    return tuple(part.strip().strip("\"'") for part in text.split("."))
+
+
+def _key_at(line: str, key: tuple[str, ...]) -> bool:
+    """Whether ``line`` assigns the (dotted) key ``key``."""
+    left, eq, _ = line.partition("=")
+    return bool(eq) and not line.lstrip().startswith("#") and _dotted(left) == key
+
+
+def _mentions(line: str, key: str) -> bool:
+    return re.search(rf"[{{,]\s*[\"']?{re.escape(key)}[\"']?\s*=", line) is not None
+
+
+#: Each setting of [detection]: its type, and the range a value must be in (None: no bound).
+_DETECTION: dict[str, tuple[type, float | None, float | None]] = {
+    "model": (str, None, None),
+    "language": (str, None, None),
+    "sample_size": (int, 1, MAX_SAMPLE_SIZE),
+    "seed": (int, -(2**63), 2**63 - 1),
+    "ner_sample": (int, 1, 1_000_000),
+    "min_confidence": (float, 0.0, 1.0),
+}
+_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+
+
+def _detection(table: dict[str, Any], config: _Config) -> DetectionSettings:
+    settings = DetectionSettings()
+    where = ("detection",)
+    for key, value in table.items():
+        if key not in _DETECTION:
+            config.fail(f"unknown key [detection].{key}", where, key, suggest=(key, _DETECTION))
+        wanted, low, high = _DETECTION[key]
         if key == "model" and value in ("", "none"):
             value = None
         elif wanted is float and isinstance(value, int | float) and not isinstance(value, bool):
             value = float(value)
         elif not isinstance(value, wanted) or isinstance(value, bool):
-            raise ConfigError(f"{path}: [detection].{key} must be {wanted.__name__}, got {value!r}")
+            config.fail(f"[detection].{key} must be {_TYPE_NAMES[wanted]}, got {_shown(value)}", where, key)
+        if isinstance(value, int | float) and (not math.isfinite(value) or (low is not None and value < low)
+                                               or (high is not None and value > high)):
+            config.fail(f"[detection].{key} must be {_range_text(wanted, low, high)}, got {_shown(value)}", where, key)
+        if key == "language" and not _LANGUAGE.match(value):
+            config.fail(f"[detection].language must be a language code such as \"en\", got {_shown(value)}",
+                        where, key)
         setattr(settings, key, value)
-    if settings.sample_size < 1:
-        raise ConfigError(f"{path}: [detection].sample_size must be at least 1")
     return settings
 
 
-def _source(name: str, table: Any, path: Path) -> SourceConfig:
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number"}
+
+
+def _range_text(wanted: type, low: float | None, high: float | None) -> str:
+    if wanted is float:
+        return f"a number from {low:g} to {high:g}"
+    if high is not None and high >= 2**62:
+        return "a 64-bit integer"
+    return f"an integer from {low:,} to {high:,}"
+
+
+def _shown(value: Any) -> str:
+    """A setting's value for an error message, cut short (a setting is never personal data)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _source(name: str, table: Any, config: _Config) -> SourceConfig:
+    where = ("sources", name)
     if not isinstance(table, dict):
-        raise ConfigError(f"{path}: [sources.{name}] must be a table")
-    allowed = {"url", "path", "include", "exclude", "schemas"}
-    unknown = set(table) - allowed
-    if unknown:
-        raise ConfigError(
-            f"{path}: unknown key sources.{name}.{sorted(unknown)[0]} (allowed: {', '.join(sorted(allowed))})"
-        )
+        config.fail(f"[sources.{name}] must be a table", where)
+    allowed = ("url", "path", "include", "exclude", "schemas")
+    for key in table:
+        if key not in allowed:
+            config.fail(f"unknown key sources.{name}.{key}", where, key, suggest=(key, sorted(allowed)))
     if ("url" in table) == ("path" in table):
-        raise ConfigError(f"{path}: source {name!r} needs exactly one of 'url' (database) or 'path' (files)")
+        config.fail(f"source {name!r} needs exactly one of 'url' (database) or 'path' (files)", where)
     for key in ("url", "path"):
         if key in table and not (isinstance(table[key], str) and table[key].strip()):
-            raise ConfigError(f"{path}: sources.{name}.{key} must be a non-empty string")
+            config.fail(f"sources.{name}.{key} must be a non-empty string", where, key)
     for key in ("include", "exclude", "schemas"):
         if key in table and not (
             isinstance(table[key], list) and all(isinstance(x, str) for x in table[key])
         ):
-            raise ConfigError(f"{path}: sources.{name}.{key} must be a list of strings")
+            config.fail(f"sources.{name}.{key} must be a list of strings", where, key)
     return SourceConfig(
         name=name,
         url=table.get("url"),
@@ -193,7 +348,7 @@ def _source(name: str, table: Any, path: Path) -> SourceConfig:
         include=table.get("include", ["*"]),
         exclude=table.get("exclude", []),
         schemas=table.get("schemas"),
-        root=path.parent,
+        root=config.path.parent,
     )
 
 
@@ -249,8 +404,8 @@ def init_workspace(folder: Path, sources: dict[str, str] | None = None, *, force
         f"\n[sources.{_toml_key(name)}]\nurl = {_toml_string(url)}\n" for name, url in (sources or {}).items()
     )
     path.write_text(CONFIG_TEMPLATE.format(model=DEFAULT_MODEL, sources=lines), encoding="utf-8")
-    (folder / STATE_DIR).mkdir(exist_ok=True)
+    private_dir(folder / STATE_DIR)
     gitignore = folder / STATE_DIR / ".gitignore"
     if not gitignore.exists():
-        gitignore.write_text("# govkit state: inventory, keys, audit log. Keep keys out of git.\n*\n")
+        write_private(gitignore, "# govkit state: inventory, keys, audit log. Keep keys out of git.\n*\n")
     return path

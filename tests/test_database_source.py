@@ -27,7 +27,7 @@ from govkit.detect.engine import DetectionEngine
 from govkit.errors import SourceError, UsageError
 from govkit.model.findings import ScanReport
 from govkit.scan import ScanOptions, scan
-from govkit.sources.database import DatabaseSource, TableInfo, redact
+from govkit.sources.database import DatabaseSource, TableInfo, has_password, redact
 from tests import chinook
 
 CHINOOK_TABLES = {
@@ -179,6 +179,67 @@ def test_redact_without_password_is_unchanged() -> None:
     assert redact("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"
 
 
+@pytest.mark.parametrize("name", [
+    "password", "passwd", "pwd", "PASSWORD", "sslpassword", "sslkey", "ssl_key", "sslpassphrase", "token",
+    "access_token", "secret", "client_secret", "api_key", "apiKey", "private_key", "credentials",
+])
+def test_redact_masks_secret_query_arguments(name: str) -> None:
+    for url in (f"postgresql+psycopg://app@db/shop?sslmode=require&{name}=Zz9secretValue",
+                f"mysql+pymysql://root@h:3306/shop?charset=utf8mb4&{name}=Zz9secretValue",
+                f"postgresql://app:pw@db/shop?{name}=Zz9secretValue&{name}=other2"):
+        shown = redact(url)
+        assert "Zz9secretValue" not in shown, shown
+        assert "other2" not in shown, shown
+        assert f"{name}=***" in shown
+        assert has_password(url)
+    assert redact(f"postgresql://app@db/shop?sslmode=require&{name}=Zz9secretValue") == (
+        f"postgresql://app@db/shop?{name}=***&sslmode=require" if name.lower() < "sslmode"
+        else f"postgresql://app@db/shop?sslmode=require&{name}=***")
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql+psycopg://app@db:5432/shop?sslmode=require&application_name=govkit&connect_timeout=5",
+    "mysql+pymysql://root@127.0.0.1:3306/shop?charset=utf8mb4&auth_plugin=mysql_native_password",
+    "postgresql://app:pw@db/shop?require_auth=scram-sha-256&keepalives=1&sslcert=%2Fetc%2Fc.pem",
+    "postgresql://app@db/shop?options=-c%20search_path%3Dx&target_session_attrs=read-write",
+])
+def test_a_display_without_secrets_is_what_it_always_was(url: str) -> None:
+    """The display is the inventory's key: URLs without a secret must keep theirs."""
+    assert redact(url) == make_url(url).render_as_string(hide_password=True)
+    assert has_password(url) == (make_url(url).password is not None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(secret=_PRINTABLE)
+def test_redact_never_shows_a_query_password(secret: str) -> None:
+    url = URL.create("postgresql+psycopg", username="app", host="db.example.internal", database="shop",
+                     query={"password": secret, "sslmode": "prefer"})
+    text = url.render_as_string(hide_password=False)
+    baseline = redact(url.set(query={"password": "x", "sslmode": "prefer"}))
+    forms = {secret, quote(secret, safe=""), quote_plus(secret)}
+    assume(not any(form in baseline for form in forms))
+    for shown in (redact(text), redact(url)):
+        assert not any(form in shown for form in forms)
+        assert make_url(shown).query["password"] == "***"
+
+
+def test_scrub_removes_every_secret_of_the_url() -> None:
+    source = DatabaseSource("postgresql+psycopg://app:UserPw11@db/shop?password=QueryPw22&sslpassword=Key%20Pw33")
+    try:
+        message = source.scrub('failed: password=QueryPw22 user=app sslpassword="x y" UserPw11 Key+Pw33 Key%20Pw33'
+                               " postgresql://app:UserPw11@db/shop?token=abc")
+    finally:
+        source.close()
+    for secret in ("UserPw11", "QueryPw22", "Key Pw33", "Key+Pw33", "Key%20Pw33", "x y", "abc"):
+        assert secret not in message, message
+    assert "user=app" in message
+
+
+def test_scrub_keeps_a_message_readable_when_the_secret_is_short() -> None:
+    with DatabaseSource("postgresql+psycopg://app@db/shop?password=a") as source:
+        assert source.scrub("connection failed: bad a") == "connection failed: bad ***"
+
+
 # -- errors -----------------------------------------------------------------------------------
 
 
@@ -221,8 +282,11 @@ def _require_server(port: int, name: str) -> None:
     [
         ("postgresql+psycopg://nosuchuser:s3cr3tPW@127.0.0.1:5432/test", 5432),
         ("mysql+pymysql://nosuchuser:s3cr3tPW@127.0.0.1:3306/test", 3306),
+        ("postgresql+psycopg://nosuchuser@127.0.0.1:5432/test?password=s3cr3tPW", 5432),
+        ("mysql+pymysql://nosuchuser@127.0.0.1:3306/test?charset=utf8mb4&password=s3cr3tPW", 3306),
+        ("mysql+pymysql://nosuchuser@127.0.0.1:3306/test?passwd=s3cr3tPW", 3306),
     ],
-    ids=["postgresql", "mariadb"],
+    ids=["postgresql", "mariadb", "postgresql-query", "mariadb-query", "mariadb-passwd"],
 )
 def test_wrong_credentials_hide_the_password(url: str, port: int) -> None:
     _require_server(port, url.split("+")[0])

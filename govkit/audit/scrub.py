@@ -10,8 +10,9 @@ parameters, and this module is the second line of defence for when they don't:
   exempt (``key_id`` names a key, it is not one);
 * a URL with a password (``postgresql://app:s3cret@db/shop``) goes through
   :func:`govkit.sources.database.redact`, the same redaction the findings contract uses;
-  URLs embedded in longer text, ``?password=...`` query arguments and ``password=...``
-  pairs in connection strings are masked too;
+  URLs embedded in longer text, secret query arguments (``?password=``, ``?passwd=``,
+  ``?pwd=``, ``?sslkey=``, ``?sslpassword=``, ``?token=``, ``?secret=``, ``?api_key=`` ...)
+  and ``password=...`` pairs in connection strings are masked too;
 * anything that is not plain JSON data is reduced to something that is (paths and dates to
   text, other objects to ``<TypeName>``) rather than to its ``repr``, which might quote
   anything.
@@ -36,7 +37,7 @@ _MAX_DEPTH = 20
 #: Matched anywhere in the name with separators removed: "dbPassword", "x_api_key_v2".
 _SECRET_SUBSTRINGS = (
     "password", "passwd", "passphrase", "secret", "token", "credential", "apikey", "privatekey",
-    "accesskey", "authorization", "cookie",
+    "accesskey", "authorization", "cookie", "sslkey",
 )
 #: Matched as whole words of the name only, because as substrings they are too common
 #: ("monkey", "passage", "author").

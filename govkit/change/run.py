@@ -58,6 +58,7 @@ from uuid import UUID
 from govkit.change import failpoints
 from govkit.change.journal import Journal, now
 from govkit.errors import GovkitError, UsageError
+from govkit.private import private_dir, write_private_atomic
 
 RUNS_DIR = "runs"
 
@@ -75,24 +76,11 @@ class UnitConflict(GovkitError):
 
 
 def runs_dir(state_dir: Path) -> Path:
-    folder = state_dir / RUNS_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(OSError):
-        os.chmod(state_dir, 0o700)
-        os.chmod(folder, 0o700)
-    return folder
+    return private_dir(state_dir / RUNS_DIR)
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` (0600) atomically: temp file, fsync, rename."""
-    temp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temp, path)
+#: Run files are written whole or not at all (a crash must not leave a torn run.json).
+_write_private = write_private_atomic
 
 
 def _plain(value: Any) -> Any:
@@ -173,7 +161,7 @@ class ChangeRun:
         self.dir = runs_dir(state_dir) / run_id
         if not (self.dir / "run.json").exists():
             raise RunNotFound(f"no run {run_id} in {self.dir.parent}")
-        self.meta: dict[str, Any] = json.loads((self.dir / "run.json").read_text(encoding="utf-8"))
+        self.meta: dict[str, Any] = _read_meta(self.dir / "run.json")
         self.journal = Journal(self.dir / "journal.jsonl")
         self._lock_fd: int | None = None
         #: opened by :meth:`open` (a resume or an abandon), not made by :meth:`begin`
@@ -535,6 +523,21 @@ class ChangeRun:
         return removed
 
 
+_META_KEYS = ("id", "kind", "target", "status", "started_at")
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    """A run's ``run.json``, checked: an object with the keys govkit needs, else one error naming it."""
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path}: cannot be read as a run file ({type(exc).__name__})") from None
+    if not isinstance(meta, dict) or any(not isinstance(meta.get(k), str) for k in _META_KEYS):
+        raise UsageError(f"{path}: is not a run file (it needs {', '.join(_META_KEYS)}); move the folder "
+                          "aside if it is not govkit's")
+    return meta
+
+
 def primary_key_id(state_dir: Path) -> str | None:
     """The id (not the key) of the workspace's primary key, or ``None`` without a keyset: keyed
     operators derive from it, so a resume after a rotation would pseudonymize the rest of the
@@ -617,8 +620,10 @@ def list_runs(state_dir: Path) -> list[RunInfo]:
         if not meta_path.is_file():
             continue
         try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            meta = _read_meta(meta_path)
+        except GovkitError:  # listed, not hidden: a damaged run folder is something to look at
+            found.append(RunInfo(path.name, "?", "?", "damaged", "", None, 0,
+                                 {"problem": f"{meta_path} is not a run file govkit can read"}))
             continue
         status = meta.get("status", "running")
         if status == "running" and not _alive(path):

@@ -8,9 +8,12 @@ quote data. ``--debug`` shows the traceback in both cases.
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import sys
 import traceback
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,28 +48,75 @@ class AppContext:
         return load_workspace()
 
 
+class OneLineUsageError(click.UsageError):
+    """click's usage errors (a bad option value, a missing argument, an unknown command) in
+    govkit's one-line form, exit 2: ``govkit: error: WHAT (see 'govkit CMD --help')``, instead
+    of click's three lines (usage, hint, error), so every bad input reads alike."""
+
+    def show(self, file: Any = None) -> None:
+        where = self.ctx.command_path if self.ctx is not None else "govkit"
+        click.echo(f"govkit: error: {self.format_message()} (see '{where} --help')", err=True)
+
+
+def _one_line(exc: click.UsageError) -> OneLineUsageError:
+    return OneLineUsageError(exc.format_message(), exc.ctx)
+
+
 class GovkitGroup(click.Group):
     """Turns exceptions into one-line messages and DESIGN.md's exit codes."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except OneLineUsageError:
+            raise
+        except click.UsageError as exc:  # the root's own options
+            raise _one_line(exc) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         debug = bool(ctx.params.get("debug"))
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                warnings.showwarning = _log_warning
+                return super().invoke(ctx)
         except GovkitError as exc:
             if debug:
                 traceback.print_exc()
             click.echo(f"govkit: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except OneLineUsageError:
+            raise
+        except click.UsageError as exc:  # a subcommand's options and arguments, an unknown command
+            raise _one_line(exc) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
             raise
         except Exception as exc:
             if debug:
                 traceback.print_exc()
+            if isinstance(exc, OSError) and isinstance(exc.filename, str | os.PathLike):
+                # A file or folder missing, in the way, looping or not allowed, where no check
+                # before saw it: the path and the system's reason say what and where.
+                click.echo(f"govkit: error: {os_error_text(exc)}", err=True)
+                ctx.exit(EXIT_USAGE if exc.errno in _USAGE_ERRNOS else EXIT_RUNTIME)
             click.echo(
                 f"govkit: internal error ({type(exc).__name__}); run again with --debug for the traceback",
                 err=True,
             )
             ctx.exit(EXIT_RUNTIME)
+
+
+#: A path the user can fix (name, type, links, permissions): exit 2. Others (disk full, I/O): 3.
+_USAGE_ERRNOS = frozenset({
+    errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EEXIST, errno.ELOOP, errno.ENAMETOOLONG,
+    errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTEMPTY,
+})
+
+
+def os_error_text(exc: OSError) -> str:
+    """``PATH: reason`` (``PATH -> PATH2: reason`` for a rename or link) of an OSError."""
+    where = str(exc.filename) if exc.filename2 is None else f"{exc.filename} -> {exc.filename2}"
+    return f"{where}: {exc.strerror or type(exc).__name__}"
 
 
 @click.group(cls=GovkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -110,6 +160,18 @@ class _StderrHandler(logging.Handler):
             sys.stderr.write(self.format(record) + "\n")
         except Exception:  # never let logging break a command
             self.handleError(record)
+
+
+def _log_warning(
+    message: Warning | str, category: type[Warning], filename: str, lineno: int,
+    file: Any = None, line: str | None = None,
+) -> None:
+    """Python warnings (SQLAlchemy's SAWarning on an odd schema, openpyxl's on a file) go to
+    the debug log instead of stderr: raw, they print a source path and line, and their text
+    may name tables, columns or files. They are about the libraries' limits, not the user's."""
+    text = str(message).strip().splitlines()
+    logging.getLogger("govkit.warnings").debug(
+        "%s: %s (%s:%s)", category.__name__, text[0][:300] if text else "", filename, lineno)
 
 
 def _configure_logging(debug: bool, quiet: bool) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -12,6 +13,8 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 from rich.table import Table
+
+from govkit.errors import UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,14 +42,34 @@ def fail_on_option(func: F) -> F:
     )(func)
 
 
-def emit(text: str, output: Path | None) -> None:
-    """Write a rendered result to ``output`` or stdout."""
+class FiniteFloatRange(click.FloatRange):
+    """click's FloatRange without ``nan`` and ``inf``, which compare as inside any range."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+def emit(text: str, output: Path | None, *, private: bool = False) -> None:
+    """Write a rendered result to ``output`` or stdout; ``private``: 0600 in a 0700 folder."""
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))
-    else:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-        click.echo(f"wrote {output}", err=True)
+        return
+    text = text if text.endswith("\n") else text + "\n"
+    try:
+        if private:
+            from govkit.private import private_dir, write_private
+
+            private_dir(output.parent)
+            write_private(output, text)
+        else:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--output {output}: cannot write there ({exc.strerror or type(exc).__name__})") from None
+    click.echo(f"wrote {output}", err=True)
 
 
 def to_json(data: Any) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import warnings
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -42,6 +43,7 @@ _worker_tallies: dict[tuple[str, str], PatternTally] = {}
 def _init_worker(model: str | None, language: str) -> None:
     global _worker_classifier
     logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
+    warnings.simplefilter("ignore")  # a spawned worker's stderr is the terminal: no raw warnings
     _worker_classifier = ColumnClassifier(get_engine(model, language))
 
 

@@ -11,6 +11,7 @@ only), for ``govkit log verify`` to check the log against (:mod:`govkit.audit.an
 from __future__ import annotations
 
 import getpass
+import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,9 +22,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from govkit import statedb
 from govkit.errors import UsageError
 from govkit.inventory import models as m
 from govkit.model.findings import Finding as FindingRecord
+from govkit.private import private_dir, private_file
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +113,10 @@ class FieldRecord:
     label: m.Label | None
 
 
+#: What to do about an inventory file that is damaged or not an inventory (see govkit.statedb).
+INVENTORY_REMEDY = "restore it from a backup, or move it aside and run 'govkit scan' to start a new one"
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -118,9 +125,12 @@ class Inventory:
     """The data map. One instance per process is enough; it is cheap to create."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.parent.exists():
+            private_dir(path.parent)
+        private_file(path)  # owner-only before SQLite writes a byte (its journal takes the same mode)
         self.path = path
         self.engine = sa.create_engine(f"sqlite:///{path}", hide_parameters=True)
+        statedb.guard(self.engine, path, "the govkit inventory", ("meta", "scan_runs"), INVENTORY_REMEDY)
         m.Base.metadata.create_all(self.engine)
         _add_missing_columns(self.engine)
         self.session = sessionmaker(self.engine, expire_on_commit=False)
@@ -134,6 +144,7 @@ class Inventory:
                 )
             else:
                 version.value = str(m.SCHEMA_VERSION)
+            _redact_displays(s)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -605,6 +616,58 @@ def _add_missing_columns(engine: sa.Engine) -> None:
                     literal = "NULL"
                 ddl = f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {column.type.compile(engine.dialect)}'
                 conn.execute(sa.text(f"{ddl} DEFAULT {literal}"))
+
+
+def _redact_displays(s: Session) -> None:
+    """Mask the secrets that older versions kept in source displays (once per inventory).
+
+    Before, ``redact()`` masked a URL's password but not a secret query argument
+    (``?password=...``, ``?token=...``), so such a source was recorded, labelled and reported
+    with the secret in clear. Its display becomes the masked one, which a new scan of the
+    same URL produces, so its history and labels carry on (unless the masked display is
+    taken already: then the old one is left). The scans' skipped lists, which quote
+    displays, lose the secret too. ``secure_delete`` overwrites the old text in the file.
+    """
+    if s.get(m.Meta, _DISPLAYS_REDACTED) is not None:
+        return
+    s.add(m.Meta(key=_DISPLAYS_REDACTED, value="1"))
+
+    def masked(display: str) -> str:
+        if "://" not in display:
+            return display
+        from govkit.sources.database import redact  # costly to import: only for URLs
+
+        new = redact(display)
+        return display if new == "<unparseable URL>" else new
+
+    sources = list(s.scalars(sa.select(m.Source)))
+    moved = {src.display: masked(src.display) for src in sources}
+    moved = {old: new for old, new in moved.items() if new != old}
+    for run in s.scalars(sa.select(m.ScanRun)):
+        for entry in run.skipped or []:
+            shown = entry.get("source") if isinstance(entry, dict) else None
+            if isinstance(shown, str) and (new := masked(shown)) != shown:
+                moved[shown] = new
+    if not moved:
+        return
+    s.execute(sa.text("PRAGMA secure_delete = ON"))
+    taken = {src.display for src in sources}
+    for src in sources:
+        new = moved.get(src.display, src.display)
+        if new == src.display or new in taken:
+            continue
+        old, src.display = src.display, new
+        taken.add(new)
+        s.execute(sa.update(m.Label).where(m.Label.source == old).values(source=new))
+    for run in s.scalars(sa.select(m.ScanRun)):
+        text = clean = json.dumps(run.skipped)
+        for old, new in sorted(moved.items(), key=lambda kv: -len(kv[0])):
+            clean = clean.replace(json.dumps(old)[1:-1], json.dumps(new)[1:-1])
+        if clean != text:
+            run.skipped = json.loads(clean)
+
+
+_DISPLAYS_REDACTED = "displays_redacted"
 
 
 def _actor() -> str:

@@ -46,12 +46,22 @@ class Problem:
             text += f" at {self.mark}"
         if self.suggestion is not None:
             text += f'; did you mean "{self.suggestion}"?'
-        return text
+        return one_line(text)
 
     def sort_key(self) -> tuple[str, int, int, str]:
         if self.mark is None:
             return ("", 0, 0, self.message)
         return (self.mark.file, self.mark.line, self.mark.column, self.message)
+
+
+#: What ``str.splitlines`` breaks at, shown escaped: a key written ``"a\nb"`` in a policy is
+#: quoted in the message, and the message must stay one line.
+_LINE_BREAKS = {ord(c): repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks escaped (``\\n``), so that it prints as one line."""
+    return text.translate(_LINE_BREAKS)
 
 
 class PolicyError(ConfigError):

@@ -50,6 +50,7 @@ from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from govkit.detect.entities import entity, known_entities
+from govkit.limits import POLICY_MAX_BYTES
 from govkit.policy.errors import Mark, PolicyError, Problem, close_match
 from govkit.policy.schema import (
     CategoryName,
@@ -105,8 +106,15 @@ class _Source:
     pack: str | None = None
 
     def read(self) -> str:
+        """The file's text; never more than :data:`~govkit.limits.POLICY_MAX_BYTES` is read
+        (a policy "file" that is ``/dev/zero`` or a 10 GB mistake fails at once)."""
         try:
-            return self.location.read_text(encoding="utf-8")
+            with self.location.open("rb") as handle:
+                data = handle.read(POLICY_MAX_BYTES + 1)
+            if len(data) > POLICY_MAX_BYTES:
+                raise PolicyError.one(f"policy file too large: over {POLICY_MAX_BYTES:,} bytes (the limit)",
+                                      Mark(self.display, 1, 1))
+            return data.decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise PolicyError.one(f"cannot read policy file {self.display}: {type(exc).__name__}") from None
 

@@ -9,6 +9,15 @@ accepts them as ordinary containers and the schema's validators read the marks b
 
 The loader also refuses what ``safe_load`` silently accepts: duplicate keys (the second one
 would quietly win) and non-string keys.
+
+And it is bounded (:mod:`govkit.limits`): building values ourselves means an alias is built
+again wherever it is used, so a "billion laughs" file (an anchor of nine aliases of an
+anchor of nine aliases ...) would expand exponentially (one of 200 bytes took
+``govkit policy validate`` past 6 GB). Values built per file, aliases expanded, are
+counted against :data:`~govkit.limits.YAML_MAX_NODES`; aliases against
+:data:`~govkit.limits.YAML_MAX_ALIASES`; nesting against
+:data:`~govkit.limits.YAML_MAX_DEPTH` (PyYAML's composer recurses, and a few thousand
+``[`` raised ``RecursionError``). Each ends as one :class:`PolicyError` at ``file:line:column``.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from govkit.limits import POLICY_MAX_BYTES, YAML_MAX_ALIASES, YAML_MAX_DEPTH, YAML_MAX_NODES
 from govkit.policy.errors import Mark, PolicyError
 
 Path = tuple[str | int, ...]
@@ -39,7 +49,63 @@ class MarkedList(list[Any]):
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader; composing only. Tags beyond the YAML core schema are rejected."""
+    """SafeLoader; composing only. Tags beyond the YAML core schema are rejected.
+
+    Composing counts aliases and open collections (see the module docstring); building
+    (:func:`_build`) spends :attr:`budget`, one per value.
+    """
+
+    def __init__(self, text: str, file: str) -> None:
+        super().__init__(text)
+        self.file = file
+        self.aliases = 0
+        self.depth = 0
+        self.budget = YAML_MAX_NODES
+        self.built: set[int] = set()
+
+    def _at(self, mark: Any) -> Mark:
+        return Mark(self.file, mark.line + 1, mark.column + 1)
+
+    def _next(self) -> Mark:
+        """Where the next event starts."""
+        return self._at(self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > YAML_MAX_ALIASES:
+                raise PolicyError.one(f"more than {YAML_MAX_ALIASES:,} YAML aliases (*name) in one file "
+                                      "(the limit)", self._next())
+            return super().compose_node(parent, index)
+        if not self.check_event(yaml.MappingStartEvent, yaml.SequenceStartEvent):
+            return super().compose_node(parent, index)
+        self.depth += 1
+        try:
+            if self.depth > YAML_MAX_DEPTH:
+                raise PolicyError.one(f"YAML nested deeper than {YAML_MAX_DEPTH} levels (the limit)",
+                                      self._next())
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def spend(self, node: yaml.Node, via: Mark | None) -> Mark | None:
+        """One value built from ``node``; refuse once the file has built too many.
+
+        ``via``: the anchored node whose alias is being expanded, if any (where the error
+        points); returned, or ``node``'s mark when this is the first repeat of an anchor.
+        """
+        if id(node) in self.built:
+            via = via or _mark(node, self.file)
+        elif isinstance(node, yaml.CollectionNode):
+            self.built.add(id(node))
+        self.budget -= 1
+        if self.budget < 0:
+            if via is None:
+                raise PolicyError.one(f"more than {YAML_MAX_NODES:,} YAML values in one file (the limit)",
+                                      self._at(node.start_mark))
+            raise PolicyError.one(f"YAML aliases expand to more than {YAML_MAX_NODES:,} values (the limit; "
+                                  "aliases of aliases?), expanding the anchor", via)
+        return via
 
 
 def _mark(node: yaml.Node, file: str) -> Mark:
@@ -48,7 +114,13 @@ def _mark(node: yaml.Node, file: str) -> Mark:
 
 def load_yaml(text: str, file: str) -> Any:
     """Parse one YAML document into marked containers; raise PolicyError naming the spot."""
-    loader = _Loader(text)
+    if len(text) > POLICY_MAX_BYTES:
+        raise PolicyError.one(f"policy file too large: {len(text):,} characters (limit {POLICY_MAX_BYTES:,})",
+                              Mark(file, 1, 1))
+    try:
+        loader = _Loader(text, file)  # rejects control characters already
+    except yaml.YAMLError as exc:
+        raise PolicyError.one(f"bad YAML: {_one_line(exc)}", Mark(file, 1, 1)) from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -60,12 +132,21 @@ def load_yaml(text: str, file: str) -> Any:
         problem = (exc.problem or exc.context or "invalid YAML").strip()
         raise PolicyError.one(f"bad YAML syntax: {problem}", where) from None
     except yaml.YAMLError as exc:
-        raise PolicyError.one(f"bad YAML: {str(exc).splitlines()[0]}", Mark(file, 1, 1)) from None
+        raise PolicyError.one(f"bad YAML: {_one_line(exc)}", Mark(file, 1, 1)) from None
+    except RecursionError:  # a backstop: the depth limit is far below the interpreter's
+        raise PolicyError.one(f"YAML nested too deeply (limit {YAML_MAX_DEPTH} levels)", Mark(file, 1, 1)) from None
     finally:
         loader.dispose()
 
 
-def _build(loader: _Loader, node: yaml.Node, file: str, parents: frozenset[int] = frozenset()) -> Any:
+def _one_line(exc: BaseException) -> str:
+    lines = str(exc).splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _build(loader: _Loader, node: yaml.Node, file: str, parents: frozenset[int] = frozenset(),
+           via: Mark | None = None) -> Any:
+    via = loader.spend(node, via)
     if id(node) in parents:
         raise PolicyError.one("a YAML alias refers to its own parent (a recursive structure)", _mark(node, file))
     if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
@@ -85,7 +166,7 @@ def _build(loader: _Loader, node: yaml.Node, file: str, parents: frozenset[int] 
                 raise PolicyError.one(f'duplicate key "{key}" (first at line {first.line})', key_mark)
             result.key_marks[key] = key_mark
             result.value_marks[key] = _mark(value_node, file)
-            result[key] = _build(loader, value_node, file, parents)
+            result[key] = _build(loader, value_node, file, parents, via)
         return result
     if isinstance(node, yaml.SequenceNode):
         items = MarkedList()
@@ -93,7 +174,7 @@ def _build(loader: _Loader, node: yaml.Node, file: str, parents: frozenset[int] 
         items.item_marks = []
         for item in node.value:
             items.item_marks.append(_mark(item, file))
-            items.append(_build(loader, item, file, parents))
+            items.append(_build(loader, item, file, parents, via))
         return items
     return loader.construct_object(node, deep=True)
 

@@ -19,7 +19,10 @@ with ``hide_parameters=True`` and error messages are scrubbed of the URL's passw
 from __future__ import annotations
 
 import fnmatch
+import logging
+import math
 import random
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
+from govkit import limits
 from govkit.detect.columns import MAX_VALUE_CHARS, ValueKind
 from govkit.errors import SourceError, UsageError
 
@@ -75,20 +79,114 @@ class Sample:
     method: str
 
 
+#: URL query arguments that hold a secret, by name with separators removed and lower-cased:
+#: drivers take a password as ``?password=`` (libpq, PyMySQL) or ``?passwd=`` / ``?pwd=``
+#: (MySQLdb, ODBC), a client key or its passphrase (``sslkey``, ``ssl_key``, ``sslpassword``)
+#: and cloud drivers tokens and API keys. Matched as substrings, except ``key``, which must
+#: end the name (``sslkey``, ``api_key``, ``private_key``; not ``keepalives``). Narrower than
+#: the audit log's test (``auth_plugin``, ``require_auth`` are not secrets and stay shown),
+#: because a display is a source's identity: it only changes for URLs that carry a secret.
+_SECRET_PARAM_PARTS = (
+    "password", "passwd", "pwd", "passphrase", "secret", "token", "credential", "apikey",
+)
+_NOT_A_SECRET_PARAM = frozenset({"keyid", "tokenid", "secretid"})
+
+
+def is_secret_param(name: str) -> bool:
+    """Whether the URL query argument ``name`` holds a secret (its value is never shown)."""
+    flat = "".join(c for c in name.lower() if c.isalnum())
+    if flat in _NOT_A_SECRET_PARAM:
+        return False
+    return any(part in flat for part in _SECRET_PARAM_PARTS) or flat.endswith("key")
+
+
+def secret_params(url: URL) -> list[str]:
+    """The names of ``url``'s query arguments that hold a secret."""
+    return [name for name in url.query if is_secret_param(name)]
+
+
+def _rough_redact(text: str) -> str:
+    """A string that is not a URL, as it may be shown: whatever could be a password (between
+    ``://`` and ``@``) and the query masked, cut to 200 characters."""
+    shown = re.sub(r"(://)[^/]*@", r"\1***@", text.split("?", 1)[0])
+    return shown if len(shown) <= 200 else shown[:197] + "..."
+
+
 def redact(url: str | URL) -> str:
-    """The URL as it may be shown: password removed (the findings contract's ``source``)."""
+    """The URL as it may be shown: the password, and the values of query arguments that hold
+    a secret (``?password=``, ``?sslkey=``, ``?token=`` ...), as ``***``. This is the
+    findings contract's ``source`` and the inventory's key for the source, so a URL without
+    a secret renders exactly as SQLAlchemy renders it."""
     try:
         parsed = make_url(url) if isinstance(url, str) else url
     except (ArgumentError, ValueError):
         return "<unparseable URL>"
-    return parsed.render_as_string(hide_password=True)
+    secret = set(secret_params(parsed))
+    if not secret:
+        return parsed.render_as_string(hide_password=True)
+    # SQLAlchemy's own rendering of the query (sorted names, quote_plus), with "***" left
+    # unquoted like the password's.
+    from urllib.parse import quote_plus
+
+    query = "&".join(
+        f"{quote_plus(name)}={'***' if name in secret else quote_plus(value)}"
+        for name in sorted(parsed.query)
+        for value in _values(parsed.query[name])
+    )
+    return parsed.set(query={}).render_as_string(hide_password=True) + "?" + query
+
+
+def _values(value: str | Sequence[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def warn_if_password_given(url: str) -> None:
+    """Warn when a URL typed on the command line carries a secret (shell history keeps it).
+    Every command that takes a URL argument calls this, so the warning is the same everywhere."""
+    if has_password(url):
+        logging.getLogger("govkit").warning(
+            "a password was given in a URL on the command line, where shell history keeps it; put it in an "
+            "environment variable and reference it from govkit.toml")
 
 
 def has_password(url: str) -> bool:
+    """Whether ``url`` carries a secret: a password, or a secret query argument."""
     try:
-        return make_url(url).password is not None
+        parsed = make_url(url)
     except (ArgumentError, ValueError):
         return False
+    return parsed.password is not None or bool(secret_params(parsed))
+
+
+#: ``name=value`` as in a libpq conninfo string or a query string; the value may be quoted.
+_SECRET_PAIR = re.compile(
+    r"""(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<sep>\s*=\s*)(?P<value>'(?:[^'\\]|\\.)*'|"[^"]*"|[^\s&;,'")]+)""")
+#: ``scheme://user:password@``
+_USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]*:)[^\s@]*@")
+
+
+def scrub_secrets(message: str, secrets: Sequence[str] = ()) -> str:
+    """``message`` without ``secrets``, URL passwords and secret ``name=value`` pairs."""
+    for secret in secrets:
+        if len(secret) >= 4:
+            message = message.replace(secret, "***")
+        elif secret:  # a short secret only as a whole word, or every "a" would go
+            message = re.sub(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])", "***", message)
+    message = _USERINFO.sub(lambda m: f"{m['head']}***@", message)
+    return _SECRET_PAIR.sub(
+        lambda m: f"{m['name']}{m['sep']}***" if is_secret_param(m["name"]) else m[0], message)
+
+
+def url_secrets(url: URL) -> list[str]:
+    """Every secret in ``url``, in every spelling a driver might echo (as given, URL-quoted),
+    longest first, so that error messages can be scrubbed of them."""
+    values = [str(url.password)] if url.password is not None else []
+    for name in secret_params(url):
+        values += _values(url.query[name])
+    from urllib.parse import quote, quote_plus
+
+    spellings = {form for v in values if v for form in (v, quote(v, safe=""), quote_plus(v))}
+    return sorted(spellings, key=len, reverse=True)
 
 
 class DatabaseSource:
@@ -106,10 +204,13 @@ class DatabaseSource:
             self.url = make_url(url)
         except (ArgumentError, ValueError):
             raise UsageError(
-                "not a database URL (expected e.g. sqlite:///file.db or postgresql://user@host/db)"
+                f"{_rough_redact(url)}: not a database URL (expected e.g. sqlite:///file.db or "
+                f"postgresql://user@host/db)"
             ) from None
         self.display = redact(self.url)
-        self._secret = self.url.password
+        if self.url.port is not None and not 0 < self.url.port < 65536:
+            raise UsageError(f"{self.display}: port {self.url.port} is out of range (1 to 65535)")
+        self._secrets = url_secrets(self.url)
         self.include = list(include) or ["*"]
         self.exclude = list(exclude)
         self.schemas = list(schemas) if schemas else None
@@ -130,7 +231,7 @@ class DatabaseSource:
 
     def _create_engine(self) -> Engine:
         try:
-            engine = sa.create_engine(self.url, hide_parameters=True, pool_pre_ping=True)
+            engine = create_engine(self.url, pool_pre_ping=True)
         except NoSuchModuleError:
             raise UsageError(f"{self.display}: unknown database type {self.url.drivername!r}") from None
         except (ArgumentError, ImportError) as exc:
@@ -140,14 +241,16 @@ class DatabaseSource:
         return engine
 
     def scrub(self, message: str) -> str:
-        """Remove the password from a driver's message, should a driver ever echo it."""
-        if self._secret:
-            message = message.replace(str(self._secret), "***")
-        return message
+        """Remove the URL's secrets (password, secret query arguments) from a driver's
+        message, should a driver ever echo them, as a value or as a ``password=...`` pair."""
+        return scrub_secrets(message, self._secrets)
 
     def error(self, exc: BaseException, doing: str) -> SourceError:
         orig = getattr(exc, "orig", None) or exc
-        return SourceError(f"{self.display}: {doing}: {self.scrub(_first_line(orig))}")
+        message = self.scrub(_first_line(orig))
+        if _TIMED_OUT.search(message):
+            message += timeout_hint(self.url, connecting=doing == "cannot connect")
+        return SourceError(f"{self.display}: {doing}: {message}")
 
     def check(self) -> None:
         """Connect once, so that a wrong URL or password fails before any work starts."""
@@ -313,6 +416,91 @@ class DatabaseSource:
                     yield [tuple(r) for r in batch]
         except SQLAlchemyError as exc:
             raise self.error(exc, f"cannot read {table.qualified}") from None
+
+
+# -- timeouts -----------------------------------------------------------------------------
+
+
+#: What drivers say when a timeout ended the wait (psycopg: "connection timeout expired",
+#: "canceling statement due to statement timeout"; PyMySQL: "... (timed out)"; SQLite,
+#: after its lock wait: "database is locked").
+_TIMED_OUT = re.compile(r"time(?:d)?[ -]?out|database is locked", re.IGNORECASE)
+
+
+def _query_keys(url: URL) -> set[str]:
+    return {name.lower() for name in url.query}
+
+
+def connect_args(url: URL, active: limits.Limits | None = None) -> dict[str, Any]:
+    """The driver arguments that bound waiting on ``url``'s database (docs/limits.md).
+
+    From ``[limits]`` (``connect_timeout``, ``statement_timeout``; 0 leaves a wait
+    unbounded), per driver; an argument already in the URL's query (``?connect_timeout=3``,
+    ``?options=...``, ``?read_timeout=...``, ``?timeout=...``) wins:
+
+    * PostgreSQL (psycopg, psycopg2): libpq ``connect_timeout`` (whole seconds, at least 2)
+      bounds connecting and logging in; ``options=-c statement_timeout=MS`` makes the server
+      cancel a longer statement;
+    * MySQL/MariaDB (PyMySQL): ``connect_timeout``, and ``read_timeout``/``write_timeout``
+      for the handshake; once connected, reads and writes wait up to the statement timeout
+      (:func:`_pymysql_statement_timeout`): a server that stops answering mid-query ends it;
+    * SQLite: ``timeout``, how long to wait for another process's lock.
+    """
+    active = active or limits.active()
+    backend = url.get_backend_name()
+    try:
+        driver = url.get_driver_name()
+    except Exception:  # an unknown dialect: create_engine reports it
+        return {}
+    given = _query_keys(url)
+    connect, statement = active.connect_timeout, active.statement_timeout
+    args: dict[str, Any] = {}
+    if backend == "postgresql" and driver in ("psycopg", "psycopg2", "psycopg2cffi"):
+        if connect and "connect_timeout" not in given:
+            args["connect_timeout"] = max(2, math.ceil(connect))
+        if statement and "options" not in given:
+            args["options"] = f"-c statement_timeout={max(1, round(statement * 1000))}"
+    elif backend in ("mysql", "mariadb") and driver == "pymysql":
+        if connect:
+            for key in ("connect_timeout", "read_timeout", "write_timeout"):
+                if key not in given:
+                    args[key] = connect
+    elif backend == "sqlite" and connect and "timeout" not in given:
+        args["timeout"] = connect
+    return args
+
+
+def create_engine(url: URL | str, **options: Any) -> Engine:
+    """``sa.create_engine`` with values hidden from errors and the waits bounded (:func:`connect_args`)."""
+    url = make_url(url) if isinstance(url, str) else url
+    engine = sa.create_engine(url, hide_parameters=True, connect_args=connect_args(url), **options)
+    active = limits.active()
+    if engine.dialect.driver == "pymysql" and not _query_keys(url) & {"read_timeout", "write_timeout"}:
+        sa.event.listen(engine, "connect", _pymysql_statement_timeout(active.statement_timeout))
+    return engine
+
+
+def _pymysql_statement_timeout(seconds: float) -> Callable[[Any, Any], None]:
+    """After the handshake (bounded by the connect timeout), reads and writes wait up to
+    ``seconds`` (0: no limit). PyMySQL reads these attributes before every socket wait."""
+
+    def apply(dbapi_connection: Any, _record: Any) -> None:
+        if hasattr(dbapi_connection, "_read_timeout"):
+            dbapi_connection._read_timeout = seconds or None
+            dbapi_connection._write_timeout = seconds or None
+
+    return apply
+
+
+def timeout_hint(url: URL, *, connecting: bool) -> str:
+    """`` (limit: ...)`` for an error that a timeout caused: which setting, and its value."""
+    given = sorted(_query_keys(url) & {"connect_timeout", "read_timeout", "write_timeout", "options", "timeout"})
+    if given:
+        return f" (limit: {', '.join(given)} in the URL)"
+    if url.get_backend_name() == "sqlite":
+        return f" (limit: connect_timeout = {limits.active().connect_timeout:g} s, the wait for a lock)"
+    which = "connect_timeout" if connecting else "statement_timeout"
+    return f" (limit: {which} = {getattr(limits.active(), which):g} s; set it in govkit.toml under limits)"
 
 
 # -- samplers (registry by dialect) ------------------------------------------------------

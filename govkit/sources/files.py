@@ -37,17 +37,21 @@ import multiprocessing
 import os
 import stat
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from govkit import limits
 from govkit.detect.columns import ColumnClassifier, ColumnSample, ColumnVerdict, ValueKind
 from govkit.detect.engine import DEFAULT_MODEL, DetectionEngine, get_engine
 from govkit.detect.entities import entity, known_entities
+from govkit.limits import Limits
 from govkit.model.findings import Finding, Skipped
 from govkit.sources.formats import FileInput, Problems, Reader, TooLarge, open_input
+from govkit.sources.formats.jsonfile import JsonTooDeep
 from govkit.sources.formats.ranges import PART_BYTES as _RANGE_BYTES
 from govkit.sources.formats.ranges import line_ranges, range_blocks, splittable
 from govkit.sources.formats.sampling import ColumnSampler
@@ -259,18 +263,19 @@ class _Walker:
         ancestors: list[tuple[int, int]],
         ignores: list[tuple[str, Any]],
     ) -> Iterator[tuple[str, str, os.stat_result] | Skipped]:
-        ignore_file = folder / IGNORE_FILE
-        if ignore_file.is_file():
-            try:
-                lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
-                ignores = [*ignores, (relative, self.pathspec.GitIgnoreSpec.from_lines(lines))]
-            except OSError as exc:
-                yield Skipped(_join(relative, IGNORE_FILE), _os_reason(exc))
         try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError as exc:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as exc:  # an unreadable folder is one skipped entry; the walk goes on
             yield Skipped(relative or ".", _os_reason(exc))
             return
+        ignore_file = folder / IGNORE_FILE
+        try:
+            if ignore_file.is_file():
+                lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
+                ignores = [*ignores, (relative, self.pathspec.GitIgnoreSpec.from_lines(lines))]
+        except OSError as exc:  # Path.is_file raises PermissionError in a folder without x
+            yield Skipped(_join(relative, IGNORE_FILE), _os_reason(exc))
         for entry in entries:
             path = _join(relative, entry.name)
             if entry.name == IGNORE_FILE:
@@ -399,7 +404,7 @@ def _run(tasks: list[_Task], options: FileScanOptions, display: str, progress: P
     ordered = sorted(units, key=lambda t: (-t.size, t.relative, t.part[0] if t.part else 0))
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(
-        max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(options.model,)
+        max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(options.model, limits.active())
     )
     try:
         futures: dict[Future[_Outcome | _PartOutcome], _Task] = {
@@ -512,9 +517,12 @@ def _merge_parts(parts: list[_PartOutcome], min_confidence: float) -> _Outcome:
     return outcome
 
 
-def _init_worker(model: str | None) -> None:
-    """Load the engine once per worker process (spawned, so no state is shared by accident)."""
+def _init_worker(model: str | None, active: Limits | None = None) -> None:
+    """Load the engine once per worker process (spawned, so no state is shared by accident);
+    the parent's limits (``[limits]`` of govkit.toml) are passed on explicitly."""
+    limits.configure(active)
     logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
+    warnings.simplefilter("ignore")  # the worker's stderr is the terminal: no raw warnings
     get_engine(model)
 
 
@@ -589,6 +597,9 @@ def scan_one(task: _Task, options: FileScanOptions, engine: DetectionEngine) -> 
     except EOFError:
         outcome.skipped.append(Skipped(task.relative, "truncated gzip: nothing could be read"))
         return outcome
+    except Exception as exc:  # a sniffer choking on the file's head: this file only, never the scan
+        outcome.skipped.append(Skipped(task.relative, f"could not be read ({type(exc).__name__})"))
+        return outcome
     if reader_class is None:
         outcome.skipped.append(Skipped(task.relative, "binary file"))
         return outcome
@@ -614,6 +625,10 @@ def _read_failure(exc: BaseException, source: FileInput) -> str:
         return "truncated gzip: partial results kept"
     if isinstance(exc, TooLarge):
         return f"too large: {exc}"
+    if isinstance(exc, JsonTooDeep):
+        return f"{exc}: read up to there, partial results kept"
+    if isinstance(exc, RecursionError | MemoryError):
+        return f"too deeply nested or too large to read ({type(exc).__name__}): partial results kept"
     if isinstance(exc, OSError) and source.compressed:
         return f"corrupt gzip ({type(exc).__name__}): partial results kept"
     if isinstance(exc, OSError):

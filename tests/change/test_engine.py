@@ -230,3 +230,20 @@ def test_abandon_removes_temp_files_and_says_so_in_the_audit_log(workspace_dir: 
     assert [r.action for r in records] == ["anonymize.in-place.begun", "anonymize.in-place.abandoned"]
     assert records[-1].params["reason"] == "restored from backup"
     assert records[-1].counts["temp_files_removed"] == 1
+
+
+def test_a_damaged_run_file_is_listed_not_a_crash(state: Path) -> None:
+    from click.testing import CliRunner
+
+    from govkit.cli import main
+
+    folder = state / "runs" / "RUN-damaged"
+    folder.mkdir(parents=True)
+    (folder / "run.json").write_text('{"kind": "x"}', encoding="utf-8")
+    [info] = list_runs(state)
+    assert info.status == "damaged"
+    listed = CliRunner().invoke(main, ["--workspace", str(state.parent), "runs"])
+    assert listed.exit_code == 1, listed.output  # something to look at, like an unfinished run
+    assert "damaged" in listed.output
+    with pytest.raises(Exception, match="is not a run file"):
+        ChangeRun(state, "RUN-damaged")

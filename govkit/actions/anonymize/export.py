@@ -32,6 +32,7 @@ from govkit.actions.anonymize.io import Batch, Writer, read_batches
 from govkit.actions.anonymize.operators import Operator, OperatorContext, build
 from govkit.actions.anonymize.plan import FieldPlan, Plan
 from govkit.errors import GovkitError, SourceError, UsageError
+from govkit.sources.database import create_engine
 
 #: Operators whose output is synthetic personal-looking data by design (checked for leaks only).
 SYNTHETIC = frozenset({"pseudonymize", "fake", "hash", "encrypt", "decrypt", "keep"})
@@ -470,7 +471,7 @@ def copy_database(
         metadata.reflect(source.engine, schema=schema, only=sorted(wanted))
     except SQLAlchemyError as exc:
         raise source.error(exc, "cannot read the schema") from None
-    target = sa.create_engine(target_url, hide_parameters=True)
+    target = _target_engine(target_url)
     result.outputs.append(target.url.render_as_string(hide_password=True))
     try:
         existing = set(sa.inspect(target).get_table_names())
@@ -538,6 +539,21 @@ def copy_database(
         raise UsageError(f"cannot write the target database: {detail}") from None
     finally:
         target.dispose()
+
+
+def _target_engine(url: str) -> sa.Engine:
+    """The engine of ``--to URL``; a URL no driver takes is a one-line error (password masked)."""
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    from govkit.sources.database import redact
+
+    try:
+        return create_engine(url)
+    except NoSuchModuleError:
+        scheme = url.split("://", 1)[0]
+        raise UsageError(f"--to {redact(url)}: unknown database type {scheme!r}") from None
+    except (ArgumentError, ImportError, ValueError) as exc:
+        raise UsageError(f"--to {redact(url)}: not a usable database URL ({type(exc).__name__})") from None
 
 
 def _stream(engine: sa.Engine, select: sa.Select[Any], batch_size: int) -> Iterator[Batch]:

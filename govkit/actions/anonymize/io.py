@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from govkit.errors import UsageError
+from govkit.sources.formats._encoding import detect_encoding, looks_binary
+from govkit.sources.formats.base import HEAD_BYTES
+from govkit.sources.formats.jsonfile import JsonTooDeep, loads
 
 FORMATS = ("csv", "jsonl", "parquet")
 Batch = list[tuple[Any, ...]]
@@ -40,56 +43,111 @@ def read_batches(path: Path, batch_size: int = 5000, fmt: str | None = None) -> 
         raise UsageError(f"{path}: no such file")
     kind = format_of(path, fmt)
     if kind == "csv":
-        handle = path.open(newline="", encoding="utf-8-sig")
+        # Decoded as 'govkit scan' decodes it (so the inventory's columns are these columns):
+        # the encoding sniffed from the head, a stray broken byte replaced.
+        handle = path.open(newline="", encoding=_text_encoding(path, "CSV"), errors="replace")
         reader = csv.reader(handle)
-        columns = next(reader, [])
-        return columns, _csv_batches(handle, reader, batch_size)
+        try:
+            columns = next(reader, [])
+        except csv.Error as exc:
+            handle.close()
+            raise UsageError(f"{path.name}:1: not valid CSV ({exc})") from None
+        return columns, _csv_batches(handle, reader, batch_size, path, len(columns))
     if kind == "jsonl":
+        _text_encoding(path, "JSON")
         return _jsonl(path, batch_size)
+    import pyarrow as pa  # type: ignore[import-untyped]
     import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
-    parquet = pq.ParquetFile(path)
-    columns = list(parquet.schema_arrow.names)
+    try:
+        parquet = pq.ParquetFile(path)
+        columns = list(parquet.schema_arrow.names)
+    except pa.ArrowException as exc:
+        raise UsageError(f"{path.name}: not a readable Parquet file ({type(exc).__name__})") from None
 
     def batches() -> Iterator[Batch]:
-        for record_batch in parquet.iter_batches(batch_size=batch_size):
-            data = record_batch.to_pydict()
-            yield list(zip(*(data[c] for c in columns), strict=True))
+        try:
+            for record_batch in parquet.iter_batches(batch_size=batch_size):
+                data = record_batch.to_pydict()
+                yield list(zip(*(data[c] for c in columns), strict=True))
+        except pa.ArrowException as exc:
+            raise UsageError(f"{path.name}: the Parquet file is damaged ({type(exc).__name__})") from None
 
     return columns, batches()
 
 
-def _csv_batches(handle: IO[str], reader: Any, batch_size: int) -> Iterator[Batch]:
+def _text_encoding(path: Path, what: str) -> str:
+    """The encoding of a text file, sniffed as 'govkit scan' does; a binary file is refused."""
+    with path.open("rb") as raw:
+        head = raw.read(HEAD_BYTES)
+    if looks_binary(head):
+        raise UsageError(f"{path.name}: binary content, not {what} text")
+    return detect_encoding(head)
+
+
+def _csv_batches(handle: IO[str], reader: Any, batch_size: int, path: Path, width: int) -> Iterator[Batch]:
+    """Rows as tuples, a batch at a time. Blank lines are left out (as 'govkit scan' does); a
+    row with more or fewer cells than the header is an error naming it, since its cells
+    cannot be told apart by column (the scan pads or cuts such rows; an export must not)."""
     size = max(1, batch_size)
+    done = 0
     with handle:
-        while batch := list(map(tuple, itertools.islice(reader, size))):  # in C, not row by row
+        while True:
+            try:
+                batch = list(map(tuple, itertools.islice(reader, size)))  # in C, not row by row
+            except csv.Error as exc:
+                raise UsageError(f"{path.name}:{reader.line_num}: not valid CSV ({exc})") from None
+            if not batch:
+                return
+            if any(len(row) != width for row in batch):
+                batch = [row for row in batch if row]
+                for number, row in enumerate(batch, done + 1):
+                    if len(row) != width:
+                        raise UsageError(
+                            f"{path.name}: row {number} after the header has {len(row)} cells, the header "
+                            f"{width}; a ragged CSV cannot be anonymized column by column")
+            done += len(batch)
             yield batch
 
 
 def _jsonl(path: Path, batch_size: int) -> tuple[list[str], Iterator[Batch]]:
     """JSON Lines: the columns are the keys of the first record (later keys are added on)."""
-    with path.open(encoding="utf-8") as handle:
-        first = next((line for line in handle if line.strip()), None)
-    columns = list(json.loads(first)) if first else []
+    first = next(_records(path), None)
+    columns = list(first) if first is not None else []
 
     def batches() -> Iterator[Batch]:
-        with path.open(encoding="utf-8") as handle:
-            batch: Batch = []
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:
-                    raise UsageError(f"{path.name}:{number}: not a JSON object") from None
-                batch.append(tuple(record.get(c) for c in columns))
-                if len(batch) >= batch_size:
-                    yield batch
-                    batch = []
-            if batch:
+        batch: Batch = []
+        for record in _records(path):
+            batch.append(tuple(record.get(c) for c in columns))
+            if len(batch) >= batch_size:
                 yield batch
+                batch = []
+        if batch:
+            yield batch
 
     return columns, batches()
+
+
+def _records(path: Path) -> Iterator[dict[str, Any]]:
+    """The objects of a JSON Lines file; a line that is not one is an error naming file and line."""
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError:
+                raise UsageError(f"{path.name}:{number}: not UTF-8; JSON is read as UTF-8, so re-encode it "
+                                 f"first") from None
+            if not line.strip():
+                continue
+            try:
+                record = loads(line)
+            except JsonTooDeep as exc:
+                raise UsageError(f"{path.name}:{number}: {exc}") from None
+            except json.JSONDecodeError:
+                record = None
+            if not isinstance(record, dict):
+                raise UsageError(f"{path.name}:{number}: not a JSON object (JSON Lines: one object per line)")
+            yield record
 
 
 def _json_default(value: Any) -> Any:

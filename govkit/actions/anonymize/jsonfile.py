@@ -29,6 +29,13 @@ run for one torn line in a million-line log would make real exports impossible; 
 says how much is missing. A JSON *document* that does not parse stops the run (exit 2)
 and the partial output is deleted: a document has no lines to leave out.
 
+JSON nested deeper than ``[limits].json_depth`` (512 levels by default) stops the run the
+same way (exit 2, naming the file, the line for JSON Lines, and the limit; nothing
+written): the document's parser keeps a path per open container, and 600 KB of
+``{"a":`` once grew past 13 GB. The check runs on the parser's events (documents) and on
+each line before it is parsed (:func:`govkit.sources.formats.jsonfile.loads`), so memory
+stays bounded by the limit, not by the nesting.
+
 Verification (on by default) reads the output back like the tabular exports do: values at
 a transformed path equal to an input value the run replaced (operators in ``LEAK_CHECKED``),
 values left unchanged, and personal data the detection engine still finds in a sample of
@@ -61,7 +68,7 @@ from govkit.actions.anonymize.operators import Operator, OperatorContext, build
 from govkit.actions.anonymize.plan import FieldPlan, Plan, Rule
 from govkit.detect.names import hints_for
 from govkit.errors import UsageError
-from govkit.sources.formats.jsonfile import MAX_DEPTH, path_key
+from govkit.sources.formats.jsonfile import MAX_DEPTH, MAX_PATH_CHARS, JsonTooDeep, depth_limit, loads, path_key
 
 LINE_SUFFIXES = frozenset({".jsonl", ".ndjson", ".jsonlines"})
 JSON_SUFFIXES = LINE_SUFFIXES | {".json"}
@@ -103,8 +110,8 @@ def _is_lines(path: Path) -> bool:
     if len(lines) < 2:
         return False
     try:
-        return all(line.startswith(("{", "[")) and json.loads(line) is not None for line in lines)
-    except ValueError:
+        return all(line.startswith(("{", "[")) and loads(line) is not None for line in lines)
+    except ValueError:  # JsonTooDeep as well: the run reads it as a document and stops there
         return False
 
 
@@ -395,23 +402,28 @@ def rewrite_lines(
     collector = _Collector(resolve, operators, None if checks is None else checks.applied)
     with _open_text(path, "r") as source, _open_text(target, "w") as out:
         lines: list[str] = []
+        done = 0
         for line in source:
             lines.append(line)
             if len(lines) >= batch:
-                _rewrite_batch(lines, out, collector, checks, result)
+                _rewrite_batch(lines, out, collector, checks, result, done)
+                done += len(lines)
                 lines = []
         if lines:
-            _rewrite_batch(lines, out, collector, checks, result)
+            _rewrite_batch(lines, out, collector, checks, result, done)
 
 
 def _rewrite_batch(lines: list[str], out: IO[str], collector: _Collector, checks: _Checks | None,
-                   result: ExportResult) -> None:
+                   result: ExportResult, done: int = 0) -> None:
     holders: list[list[Any]] = []
-    for line in lines:
+    for number, line in enumerate(lines, done + 1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = loads(line)
+        except JsonTooDeep as exc:
+            exc.line = number
+            raise
         except ValueError:
             result.malformed += 1  # left out: it cannot be rewritten path by path (module docstring)
             continue
@@ -441,7 +453,9 @@ def _events(stream: IO[bytes]) -> Iterator[tuple[str, str, Any, str | None]]:
 
     stack: list[tuple[str, bool]] = []  # (path, is an array) of the open containers
     key = ""
-    for _, event, value in ijson.parse(stream):
+    limit = depth_limit()
+    # basic_parse: no prefix string built per event (ijson.parse's cost grows with the depth)
+    for event, value in ijson.basic_parse(stream):
         if event == "map_key":
             key = str(value)
             continue
@@ -455,9 +469,15 @@ def _events(stream: IO[bytes]) -> Iterator[tuple[str, str, Any, str | None]]:
             here, name = stack[-1][0] + "[*]", None
         else:
             here, name = stack[-1][0] + path_key(key), key
-        yield here, event, value, name
         if event in ("start_map", "start_array"):
+            if len(stack) >= limit:
+                raise JsonTooDeep(limit)
+            if len(here) > MAX_PATH_CHARS:
+                raise JsonTooDeep(MAX_PATH_CHARS, path_chars=True)
+            yield here, event, value, name
             stack.append((here, event == "start_array"))
+        else:
+            yield here, event, value, name
 
 
 def _binary(path: Path) -> IO[bytes]:
@@ -598,6 +618,10 @@ def anonymize_json_file(
         target.unlink(missing_ok=True)
         raise UsageError(f"{path.name}: not UTF-8 (byte {exc.start} of a chunk); JSON files are anonymized "
                          f"as UTF-8, so re-encode it first; nothing written") from None
+    except JsonTooDeep as exc:
+        target.unlink(missing_ok=True)
+        where = f"{path.name}:{exc.line}" if exc.line else path.name
+        raise UsageError(f"{where}: {exc}; nothing written") from None
     result.outputs.append(str(target))
     if result.malformed:
         plan.notes.append(f"{result.malformed} malformed JSON line(s) left out (never copied unredacted)")

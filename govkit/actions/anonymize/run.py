@@ -228,12 +228,14 @@ def _anonymize_database(
     request: AnonymizeRequest, rules: list[Rule], policy: Any, context: OperatorContext, workspace: Any,
 ) -> ExportResult:
     from govkit.actions.risk import find_table
-    from govkit.sources.database import DatabaseSource
+    from govkit.sources.database import DatabaseSource, warn_if_password_given
 
     name: str | None = None
     url = request.source
     if workspace is not None and request.source in workspace.sources:
         name, url = request.source, workspace.sources[request.source].resolved_url()
+    else:
+        warn_if_password_given(url)
     with DatabaseSource(url) as source:
         if request.in_place and not request.dry_run and workspace is not None:
             from govkit.change.run import ensure_free

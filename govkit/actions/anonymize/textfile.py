@@ -21,6 +21,9 @@ from govkit.actions.anonymize.export import SYNTHETIC, ExportResult, _mark_incom
 from govkit.actions.anonymize.operators import Operator, OperatorContext, build
 from govkit.actions.anonymize.plan import FieldPlan, Plan, Rule
 from govkit.actions.anonymize.text import TextAnonymizer
+from govkit.errors import UsageError
+from govkit.sources.formats._encoding import detect_encoding, looks_binary
+from govkit.sources.formats.base import HEAD_BYTES
 
 TEXT_SUFFIXES = frozenset({".txt", ".log", ".md", ".text"})
 DEFAULT_TEXT_OPERATOR = "replace"
@@ -31,6 +34,7 @@ _RESERVED = re.compile(r"\S+@example\.invalid\b")
 
 def text_plan(path: Path, rules: list[Rule], policy: Any) -> Plan:
     """Entity type -> operator, as FieldPlans whose ``field`` is the entity type."""
+    text_encoding(path)  # binary content is refused before anything is planned
     plan = Plan(str(path))
     if policy is not None:
         for rule in policy.doc.anonymization.rules:
@@ -49,8 +53,10 @@ def _operator_of(plan: Plan, path: Path, entity_type: str) -> str:
     return chosen.operator if chosen else DEFAULT_TEXT_OPERATOR
 
 
-def _lines(path: Path, batch: int) -> Iterator[list[str]]:
-    with path.open(encoding="utf-8", errors="surrogateescape", newline="") as handle:
+def _lines(path: Path, batch: int, encoding: str = "utf-8") -> Iterator[list[str]]:
+    """Lines, ``batch`` at a time. A byte the encoding cannot decode stays itself (a lone
+    surrogate), so that the copy keeps it; :func:`_clean` hides it from the engine."""
+    with path.open(encoding=encoding, errors="surrogateescape", newline="") as handle:
         chunk: list[str] = []
         for line in handle:
             chunk.append(line)
@@ -59,6 +65,25 @@ def _lines(path: Path, batch: int) -> Iterator[list[str]]:
                 chunk = []
         if chunk:
             yield chunk
+
+
+def text_encoding(path: Path) -> str:
+    """The encoding of ``path``, sniffed as 'govkit scan' does (the copy is written as UTF-8);
+    binary content is refused."""
+    with path.open("rb") as raw:
+        head = raw.read(HEAD_BYTES)
+    if looks_binary(head):
+        raise UsageError(f"{path.name}: binary content, not text; nothing written")
+    return detect_encoding(head)
+
+
+_UNDECODED = re.compile("[\udc80-\udcff]")
+
+
+def _clean(text: str) -> str:
+    """``text`` for the detection engine: an undecodable byte (a lone surrogate, which spaCy
+    cannot hash) becomes U+FFFD, one character for one, so span offsets still fit ``text``."""
+    return _UNDECODED.sub("\ufffd", text)
 
 
 def anonymize_text_file(
@@ -76,10 +101,11 @@ def anonymize_text_file(
     rewriter = TextAnonymizer(operators, default)
     salt = secrets.token_bytes(16)
     originals: set[int] = set()
+    encoding = text_encoding(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     with target.open("w", encoding="utf-8", errors="surrogateescape", newline="") as out:
-        for lines in _lines(path, batch):
-            spans = engine.find_all([line.rstrip("\r\n") for line in lines])
+        for lines in _lines(path, batch, encoding):
+            spans = engine.find_all([_clean(line.rstrip("\r\n")) for line in lines])
             for line, found in zip(lines, spans, strict=True):
                 originals.update(hash((salt, line[s.start:s.end])) for s in found)
             texts = [line.rstrip("\r\n") for line in lines]
@@ -93,7 +119,7 @@ def anonymize_text_file(
     counts: dict[str, int] = {}
     for lines in _lines(target, batch):
         texts = [line.rstrip("\r\n") for line in lines]
-        for text, found in zip(texts, engine.find_patterns(texts), strict=True):
+        for text, found in zip(texts, engine.find_patterns([_clean(t) for t in texts]), strict=True):
             synthetic = [s for s in found if _operator_of(plan, path, s.entity_type) in SYNTHETIC]
             reserved = [(m.start(), m.end()) for m in _RESERVED.finditer(text)]
             for span in found:

@@ -23,6 +23,7 @@ import secrets
 import shutil
 import tarfile
 import tempfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -41,6 +42,7 @@ from govkit.errors import UsageError
 from govkit.inventory.store import AssetRecord, Inventory
 from govkit.policy.loader import Policy, default_category
 from govkit.policy.resolve import Resolver, Where
+from govkit.private import private_dir, tighten, write_private
 from govkit.sources.database import DatabaseSource
 from govkit.workspace import Workspace
 
@@ -167,7 +169,8 @@ def write_package(
 
     if target.exists() and any(target.iterdir()):
         raise UsageError(f"{target} is not empty; export into a new folder")
-    target.mkdir(parents=True, exist_ok=True)
+    # The subject's data in clear: files 0600 in 0700 folders, like everything in .govkit/.
+    private_dir(target)
     staging = Path(tempfile.mkdtemp(prefix="govkit-dsr-")) if passphrase else target
     try:
         now = datetime.now(UTC).replace(microsecond=0)
@@ -190,11 +193,11 @@ def write_package(
         files = []
         for rel, content in sorted(written.items()):
             path = staging / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(content)
+            private_dir(path.parent)
+            write_private(path, content)
             files.append({"path": rel, "sha256": hashlib.sha256(content).hexdigest(), "bytes": len(content)})
         manifest = {**meta, "files": files}
-        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        write_private(staging / "manifest.json", json.dumps(manifest, indent=2))
         result = ExportResult(target, files, len(tables), sum(len(t.rows) for t in tables))
         if passphrase:
             result.encrypted = encrypt_folder(staging, target / f"{request.id}.govkit-dsr", passphrase)
@@ -204,11 +207,28 @@ def write_package(
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def verify_manifest(folder: Path) -> list[str]:
-    """Files whose SHA-256 differs from the manifest (empty: the package is intact)."""
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    return [f["path"] for f in manifest["files"]
-            if hashlib.sha256((folder / f["path"]).read_bytes()).hexdigest() != f["sha256"]]
+def verify_manifest(folder: Path, package: Path | None = None) -> list[str]:
+    """Files whose SHA-256 differs from the manifest, or that are missing (empty: the package
+    is intact). A missing or malformed manifest is a UsageError naming ``package`` (or the manifest)."""
+    where = package if package is not None else folder / "manifest.json"
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        entries = [(str(f["path"]), str(f["sha256"])) for f in manifest["files"]]
+    except FileNotFoundError:
+        raise UsageError(f"{where}: the package has no manifest.json, so it cannot be checked") from None
+    except (OSError, ValueError, TypeError, KeyError, RecursionError) as exc:  # RecursionError: nested too deep
+        raise UsageError(f"{where}: the package's manifest.json is not valid ({type(exc).__name__})") from None
+    root = folder.resolve()
+    damaged = []
+    for rel, digest in entries:
+        path = (folder / rel).resolve()
+        try:
+            same = path.is_relative_to(root) and hashlib.sha256(path.read_bytes()).hexdigest() == digest
+        except OSError:
+            same = False
+        if not same:
+            damaged.append(rel)
+    return damaged
 
 
 def _key(passphrase: str, salt: bytes) -> bytes:
@@ -226,7 +246,7 @@ def encrypt_folder(folder: Path, target: Path, passphrase: str) -> Path:
                 tar.add(path, arcname=str(path.relative_to(folder)))
     salt, nonce = secrets.token_bytes(16), secrets.token_bytes(12)
     sealed = AESGCM(_key(passphrase, salt)).encrypt(nonce, buffer.getvalue(), MAGIC)
-    target.write_bytes(MAGIC + salt + nonce + sealed)
+    write_private(target, MAGIC + salt + nonce + sealed)
     return target
 
 
@@ -236,13 +256,23 @@ def decrypt_package(path: Path, passphrase: str, target: Path) -> list[str]:
     if not blob.startswith(MAGIC):
         raise UsageError(f"{path} is not an encrypted govkit DSR package")
     body = blob[len(MAGIC):]
+    if len(body) < 16 + 12 + 16:  # salt, nonce, the GCM tag
+        raise UsageError(f"{path}: the package is cut short ({len(blob)} bytes); ask for it again")
     salt, nonce, sealed = body[:16], body[16:28], body[28:]
     try:
         plain = AESGCM(_key(passphrase, salt)).decrypt(nonce, sealed, MAGIC)
     except InvalidTag:
-        raise UsageError("wrong passphrase, or the package is damaged") from None
-    target.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(fileobj=io.BytesIO(plain), mode="r:gz") as tar:
-        names = [m.name for m in tar.getmembers() if m.isfile()]
-        tar.extractall(target, filter="data")
+        raise UsageError(f"{path}: wrong passphrase, or the package is damaged") from None
+    try:
+        with tarfile.open(fileobj=io.BytesIO(plain), mode="r:gz") as tar:
+            members = tar.getmembers()
+            for member in members:  # every member checked before anything is written
+                tarfile.data_filter(member, str(target.resolve()))
+            names = [m.name for m in members if m.isfile()]
+            private_dir(target)
+            tar.extractall(target, filter="data")
+    except (tarfile.TarError, EOFError, zlib.error) as exc:
+        raise UsageError(f"{path}: decrypted, but its contents are not a govkit DSR package "
+                         f"({type(exc).__name__}); nothing was unpacked") from None
+    tighten(target)  # the subject's data in clear: owner-only, whatever modes the archive carried
     return names

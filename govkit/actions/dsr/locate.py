@@ -61,7 +61,7 @@ from govkit.errors import GovkitError, SourceError
 from govkit.inventory.store import AssetRecord, Inventory
 from govkit.policy.loader import Policy
 from govkit.policy.resolve import Resolver, Where
-from govkit.sources.database import DatabaseSource, redact
+from govkit.sources.database import DatabaseSource, has_password, redact
 from govkit.workspace import SourceConfig, Workspace
 
 logger = logging.getLogger(__name__)
@@ -707,7 +707,7 @@ def open_url(workspace: Workspace, display: str) -> str:
         parsed = make_url(display)
     except (ArgumentError, ValueError):
         raise SourceUnavailable(f"{display}: not a database URL") from None
-    if parsed.password is not None:
+    if has_password(display):  # a masked password or secret query argument (?password=***)
         raise SourceUnavailable(
             f"{display}: scanned by URL with a password, which govkit does not keep; add it to govkit.toml "
             "as a source (password from an environment variable, ${VAR}) to search it")

@@ -18,7 +18,6 @@ and hash only), for ``govkit log verify`` to check the log against
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -30,10 +29,12 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from govkit import statedb
 from govkit.audit import anchors
 from govkit.errors import KeyMaterialError, UsageError
 from govkit.keys import load_keyset
 from govkit.policy.loader import Policy
+from govkit.private import private_dir, private_file
 
 RequestType = Literal["access", "erasure", "portability", "rectification"]
 REQUEST_TYPES: tuple[str, ...] = ("access", "erasure", "portability", "rectification")
@@ -156,13 +157,14 @@ class Registry:
     """The requests of one workspace. Cheap to create; holds a SQLite engine."""
 
     def __init__(self, state_dir: Path) -> None:
-        state_dir.mkdir(parents=True, exist_ok=True)
+        if not state_dir.exists():
+            private_dir(state_dir)
         self.state_dir = state_dir
-        self.path = state_dir / DB_FILE
+        self.path = private_file(state_dir / DB_FILE)  # 0600 before SQLite writes a byte
         self.engine = sa.create_engine(f"sqlite:///{self.path}", hide_parameters=True)
+        statedb.guard(self.engine, self.path, "the DSR register", ("dsr_request",),
+                      "restore it from a backup: it holds the data subject requests and their timelines")
         _metadata.create_all(self.engine)
-        if os.name == "posix":
-            self.path.chmod(0o600)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -201,6 +203,9 @@ class Registry:
         if regime not in REGIMES:
             raise UsageError(f"unknown regime {regime!r} (one of {', '.join(REGIMES)})")
         received = received or date.today()
+        if received > date.today():
+            raise UsageError(f"the received date {received:%Y-%m-%d} is in the future "
+                             f"(today is {date.today():%Y-%m-%d})")
         due, deadline = due_date(policy, regime, received)
         now = _now()
         request_id = f"DSR-{now:%Y%m%d}-{secrets.token_hex(3).upper()}"

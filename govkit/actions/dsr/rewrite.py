@@ -43,7 +43,7 @@ from govkit.actions.anonymize.operators import Operator
 from govkit.actions.dsr.files import _PHONE_RUN, LineMatcher
 from govkit.errors import UsageError
 from govkit.sources.formats import READERS, FileInput, Problems, open_input
-from govkit.sources.formats.jsonfile import MAX_DEPTH, path_key
+from govkit.sources.formats.jsonfile import MAX_DEPTH, loads, path_key
 
 #: Reader name -> how erasure rewrites it. Anything else stays a manual step.
 REWRITABLE: dict[str, str] = {"csv": "records", "tsv": "records", "jsonl": "records", "text": "lines"}
@@ -184,8 +184,8 @@ def _jsonl(text: IO[str], out: IO[str], job: FileJob, matcher: LineMatcher) -> i
         if job.action == "delete":
             continue
         try:
-            record = json.loads(raw)
-        except ValueError:
+            record = loads(raw)
+        except ValueError:  # malformed, or nested beyond the limit: rewritten as text
             out.write(replace_spans(raw, matcher, job))
             continue
         out.write(json.dumps(_walk(record, "$", job, matcher), ensure_ascii=False) + (_ending(raw) or "\n"))

@@ -7,7 +7,6 @@ that record's sequence number, so ``dsr show`` and the audit log can be cross-ch
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from govkit.audit.action import audit_action
 from govkit.errors import UsageError
 from govkit.inventory.store import Inventory
 from govkit.policy.loader import Policy, active_policy
+from govkit.private import private_dir, write_private_atomic
 from govkit.workspace import Workspace
 
 
@@ -488,10 +488,7 @@ def write_certificate(workspace: Workspace, result: ErasureResult, folder: Path 
     from govkit import __version__
     from govkit.report.templates import environment
 
-    folder = folder or workspace.state_dir / "dsr" / result.request_id
-    folder.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(OSError):
-        os.chmod(folder, 0o700)
+    folder = private_dir(folder or workspace.state_dir / "dsr" / result.request_id)
     template = environment(workspace.root).get_template("dsr_certificate.html.j2")
     taken = _certificates(workspace, result.request_id, folder)
     previous: list[dict[str, Any]] = []
@@ -542,10 +539,4 @@ def write_certificate(workspace: Workspace, result: ErasureResult, folder: Path 
 
 def _write_private_file(path: Path, text: str) -> None:
     """Write ``path`` whole (0600, fsynced) through a temporary name, so it is never seen half-written."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
+    write_private_atomic(path, text)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from govkit.cli import EXIT_FINDINGS, AppContext
-from govkit.cli.options import emit, to_json, to_table
+from govkit.cli.options import FiniteFloatRange, emit, to_json, to_table
 
 if TYPE_CHECKING:
     from govkit.actions.anonymize.export import ExportResult
@@ -33,11 +33,11 @@ if TYPE_CHECKING:
               help="Generalize the quasi-identifiers, then suppress rows, until the export is k-anonymous.")
 @click.option("--quasi-identifiers", metavar="A,B,C", help="Columns an attacker may know (with --k).")
 @click.option("--no-generalize", is_flag=True, help="With --k: only suppress rows, never coarsen values.")
-@click.option("--max-suppression", type=click.FloatRange(0, 100), default=5.0, show_default=True, metavar="PCT",
+@click.option("--max-suppression", type=FiniteFloatRange(0, 100), default=5.0, show_default=True, metavar="PCT",
               help="With --k: the share of rows (percent) that may be suppressed; small classes are suppressed "
                    "while they fit, and values are generalized only beyond it.")
 @click.option("--no-verify", is_flag=True, help="Skip re-scanning the output (not recommended).")
-@click.option("--jobs", type=click.IntRange(min=1), metavar="N",
+@click.option("--jobs", type=click.IntRange(min=1, max=64), metavar="N",
               help="Worker processes that transform a file export's batches (default: the CPUs; 1: none).")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan and result as JSON.")
 @click.pass_obj

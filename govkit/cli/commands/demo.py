@@ -21,7 +21,7 @@ if TYPE_CHECKING:
                 default=Path("govkit-demo"))
 @click.option("--fresh", is_flag=True,
               help="Delete FOLDER first and start over (new database, keys, requests and audit log).")
-@click.option("--customers", type=click.IntRange(min=10), default=400, show_default=True,
+@click.option("--customers", type=click.IntRange(min=10, max=100_000), default=400, show_default=True,
               help="How many fictional customers to generate.")
 @click.option("--scan-only", is_flag=True,
               help="Only build, scan, evaluate and report: no keys, export, requests or log check.")

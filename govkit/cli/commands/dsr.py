@@ -53,6 +53,8 @@ def new_command(app: AppContext, type_: str, subject: str, regime: str, received
                 output: Path | None) -> None:
     """Register a request; prints its id and due date."""
     when: date | None = received.date() if received is not None else None  # type: ignore[attr-defined]
+    if when is not None and when > date.today():
+        raise UsageError(f"--received {when:%Y-%m-%d} is in the future (today is {date.today():%Y-%m-%d})")
     request = dsr.new_request(app.workspace(), type_, dsr.parse_subject(subject), regime=regime, received=when)
     if fmt == "json":
         emit(to_json(request.to_dict()), output)
@@ -191,7 +193,7 @@ def decrypt_command(package: Path, target: Path, passphrase_env: str | None, fmt
     name = passphrase_env or PASSPHRASE_ENV
     passphrase = os.environ.get(name) or str(click.prompt("Passphrase", hide_input=True, err=True))
     files = dsr.decrypt_package(package, passphrase, target)
-    damaged = dsr.verify_manifest(target)
+    damaged = dsr.verify_manifest(target, package)
     if fmt == "json":
         emit(to_json({"to": str(target), "files": files, "manifest_ok": not damaged, "damaged": damaged}), output)
     else:

@@ -38,6 +38,11 @@ def evaluate_command(app: AppContext, source: str | None, as_of: datetime | None
     3 a source could not be queried.
     """
     workspace = app.workspace()
+    if source is not None:
+        from govkit.cli.commands.inventory import require_source
+        from govkit.inventory.store import Inventory
+
+        require_source(Inventory(workspace.inventory_path), source)
     with audit_action(workspace.state_dir, "evaluate", {"source": source or "all", "fail_on": fail_on}) as entry:
         result = evaluate_workspace(workspace, source=source, now=as_of)
         entry.counts.update(violations=len(result.violations), **{

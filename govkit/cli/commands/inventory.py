@@ -8,6 +8,7 @@ import click
 
 from govkit.cli import AppContext
 from govkit.cli.options import emit, output_options, to_csv, to_json, to_table
+from govkit.errors import UsageError
 from govkit.inventory.store import Inventory, InventoryDiff, InventoryRow
 
 _COLUMNS = ["source", "asset", "field", "entity_type", "severity", "confidence", "hits", "sampled",
@@ -28,7 +29,20 @@ def inventory_group(ctx: click.Context, source: str | None, fmt: str, output: Pa
         return
     app: AppContext = ctx.obj
     inventory = Inventory(app.workspace().inventory_path)
+    require_source(inventory, source)
     emit(render_rows(inventory.rows(source), fmt), output)
+
+
+def require_source(inventory: Inventory, source: str | None) -> None:
+    """``--source`` must name a source the inventory knows (by name or redacted URL)."""
+    if source is None:
+        return
+    known = inventory.sources()
+    if any(source in (s.display, s.name) for s in known):
+        return
+    names = sorted({s.name or s.display for s in known})
+    shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "") if names else "none yet: run 'govkit scan'"
+    raise UsageError(f"--source {source}: no such source in the inventory (sources: {shown})")
 
 
 def render_rows(rows: list[InventoryRow], fmt: str) -> str:
@@ -52,6 +66,7 @@ def render_rows(rows: list[InventoryRow], fmt: str) -> str:
 def diff_command(app: AppContext, source: str | None, fmt: str, output: Path | None) -> None:
     """What is new, changed or gone since each source's previous scan."""
     inventory = Inventory(app.workspace().inventory_path)
+    require_source(inventory, source)
     emit(render_diff(inventory.diff(source), fmt), output)
 
 

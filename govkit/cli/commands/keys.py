@@ -9,7 +9,17 @@ import click
 from govkit.audit import AuditLog, audit_action
 from govkit.cli import AppContext
 from govkit.cli.options import emit, output_options, to_json, to_table
-from govkit.keys import Keyset, env_override, init_keys, keys_dir, load_keyset, require_no_override, rotate_keys
+from govkit.errors import KeyMaterialError
+from govkit.keys import (
+    Keyset,
+    env_override,
+    init_keys,
+    keys_dir,
+    keyset_path,
+    load_keyset,
+    require_no_override,
+    rotate_keys,
+)
 
 
 @click.group("keys", short_help="Create, rotate and list the workspace keys.")
@@ -41,6 +51,8 @@ def rotate_command(app: AppContext) -> None:
     """Make a new primary key; older keys are kept, retired, to verify what they signed."""
     state_dir = app.workspace().state_dir
     require_no_override("rotate")  # before the audit preflight, whose error would be less to the point
+    if not keyset_path(state_dir).exists():  # else the audit record would make the keyset it then "rotates"
+        raise KeyMaterialError(f"no keys to rotate in {keys_dir(state_dir)}; run 'govkit keys init' first")
     with audit_action(state_dir, "keys.rotate") as entry:
         keyset = rotate_keys(state_dir)
         retired = [v.id for v in keyset.versions if v.status == "retired"]

@@ -16,7 +16,8 @@ from govkit.inventory.store import Inventory
 @click.argument("entity_type", required=False, metavar="[ENTITY]")
 @click.option("--not-pii", is_flag=True, help="Mark the column as holding no personal data.")
 @click.option("--remove", is_flag=True, help="Remove the label; the detector decides again.")
-@click.option("--note", default="", help="Why (kept with the label, shown by explain).")
+@click.option("--note", default="",
+              help="Why (kept with the label, shown by explain); personal data quoted in it is kept masked.")
 @click.option("--source", help="Which source, when several have this table.")
 @click.pass_obj
 def label_command(app: AppContext, address: str, entity_type: str | None, not_pii: bool, remove: bool,
@@ -48,6 +49,14 @@ def label_command(app: AppContext, address: str, entity_type: str | None, not_pi
             close = difflib.get_close_matches(entity_type, known_entities(), n=1)
             hint = f"; did you mean {close[0]}?" if close else f" (known: {', '.join(known_entities())})"
             raise UsageError(f"unknown entity type {entity_type!r}{hint}")
+    if note:
+        from govkit.detect.notes import mask_note
+
+        masked = mask_note(note, workspace.detection.model, workspace.detection.language)
+        if masked.changed:
+            click.echo(f"govkit: note: the note quoted personal data ({', '.join(masked.entities)}); "
+                       "it is kept masked", err=True)
+        note = masked.text
     params = {"source": src, "asset": asset, "field": field, "label": entity_type or "not-pii"}
     with audit_action(workspace.state_dir, "label.set", params):
         inventory.set_label(src, asset, field, entity_type, note)

@@ -106,7 +106,10 @@ def parse_since(text: str | None, now: datetime | None = None) -> datetime | Non
     relative = _RELATIVE.match(value)
     if relative:
         amount = timedelta(**{_UNITS[relative.group(2)]: int(relative.group(1))})
-        return (now or datetime.now(UTC)) - amount
+        try:
+            return (now or datetime.now(UTC)) - amount
+        except OverflowError:  # an age reaching before the year 1: every record
+            return datetime.min.replace(tzinfo=UTC)
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:

@@ -37,7 +37,7 @@ def audit_command(app: AppContext, fmt: str, output: Path | None) -> None:
         text = render_audit_view(audit_view(workspace), fmt, workspace.root)
     if output is None and fmt == "html":
         output = workspace.state_dir / "reports" / "audit.html"
-    emit(text, output)
+    emit(text, output, private=_in_state(output, workspace.state_dir))
 
 
 @report_group.command("ropa")
@@ -57,7 +57,13 @@ def ropa_command(app: AppContext, fmt: str, output: Path | None) -> None:
     text = render_ropa(ropa_view(workspace), fmt, workspace.root)
     if output is None and fmt == "html":
         output = workspace.state_dir / "reports" / "ropa.html"
-    emit(text, output)
+    emit(text, output, private=_in_state(output, workspace.state_dir))
+
+
+def _in_state(output: Path | None, state_dir: Path) -> bool:
+    """A report kept in .govkit/ is owner-only like the rest of it; one written elsewhere
+    (``--output``) is the user's file, with the usual mode."""
+    return output is not None and output.resolve().is_relative_to(state_dir.resolve())
 
 
 def register(group: click.Group) -> None:

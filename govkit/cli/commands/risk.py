@@ -41,8 +41,14 @@ def risk_command(app: AppContext, target: str, table: str | None, quasi_identifi
         if not table:
             raise click.UsageError("a database TARGET needs --table NAME")
         url = workspace.sources[target].resolved_url() if "://" not in target else target
+        if "://" in target:
+            from govkit.sources.database import warn_if_password_given
+
+            warn_if_password_given(target)
         opener = table_opener(url, table)
-        label = f"{target} {table}"
+        from govkit.sources.database import redact
+
+        label = f"{redact(target) if '://' in target else target} {table}"  # the label is printed and audited
     else:
         opener = file_opener(Path(target))
         label = target

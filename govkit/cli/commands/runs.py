@@ -33,7 +33,8 @@ def runs_group(ctx: click.Context, fmt: str, output: Path | None, show_all: bool
 
     app: AppContext = ctx.obj
     runs = list_runs(app.workspace().state_dir)
-    shown = runs if show_all else [r for r in runs if r.status in ("running", "interrupted")]
+    open_ = ("running", "interrupted", "damaged")  # damaged: a run folder govkit cannot read
+    shown = runs if show_all else [r for r in runs if r.status in open_]
     if fmt == "json":
         emit(to_json({"runs": [r.to_dict() for r in shown]}), output)
     elif not shown:
@@ -42,7 +43,7 @@ def runs_group(ctx: click.Context, fmt: str, output: Path | None, show_all: bool
         emit(to_table(["run", "kind", "target", "status", "started", "units done"],
                       [[r.id, r.kind, r.target, r.status, r.started_at, r.units] for r in shown],
                       title="Runs"), output)
-    if any(r.status in ("running", "interrupted") for r in runs):
+    if any(r.status in open_ for r in runs):
         ctx.exit(EXIT_FINDINGS)
 
 
@@ -80,8 +81,12 @@ def abandon_command(app: AppContext, run_id: str, reason: str) -> None:
     """Give up RUN_ID: its temporary files are removed and its journal keys shredded; units it
     committed stay committed (the data is partly changed: check it, or restore a backup)."""
     from govkit.change.resume import abandon
+    from govkit.detect.notes import mask_note
 
-    info = abandon(app.workspace(), run_id, reason)
+    workspace = app.workspace()
+    # The reason goes into the audit log for good: a value quoted in it is kept masked.
+    reason = mask_note(reason, workspace.detection.model, workspace.detection.language).text
+    info = abandon(workspace, run_id, reason)
     click.echo(f"run {run_id} abandoned after {info.units} committed unit(s); data those units changed stays "
                "changed", err=True)
 

@@ -11,25 +11,26 @@ from typing import Any
 import click
 
 from govkit.cli import EXIT_FINDINGS, EXIT_RUNTIME, AppContext
-from govkit.cli.options import emit, fail_on_option, output_options, to_json, to_table
+from govkit.cli.options import FiniteFloatRange, emit, fail_on_option, output_options, to_json, to_table
 from govkit.detect.entities import Severity
 from govkit.model.findings import ScanReport
 from govkit.scan import Progress, ScanOptions, scan
+from govkit.workspace import MAX_SAMPLE_SIZE
 
 
 @click.command("scan")
 @click.argument("targets", nargs=-1, metavar="[SOURCE_NAME|URL]...")
-@click.option("--sample", "sample_size", type=click.IntRange(min=1), metavar="N",
+@click.option("--sample", "sample_size", type=click.IntRange(min=1, max=MAX_SAMPLE_SIZE), metavar="N",
               help="Rows sampled per table (default: [detection] sample_size, 1000).")
 @click.option("--full", is_flag=True, help="Read every row (streamed, bounded memory) instead of a sample.")
 @click.option("--seed", type=int, help="Sampling seed (default: [detection] seed).")
 @click.option("--include", multiple=True, metavar="GLOB", help="Only tables matching GLOB (repeatable).")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip tables matching GLOB (repeatable).")
-@click.option("--jobs", "-j", type=click.IntRange(min=1),
+@click.option("--jobs", "-j", type=click.IntRange(min=1, max=64),
               help="Worker processes: files (text files over 16 MB are split between them), and --full "
                    "scans of tables over 200,000 rows (default: one per core; 1: all in this process).")
 @click.option("--force", is_flag=True, help="Files: rescan files that did not change since the last scan.")
-@click.option("--max-file-mb", type=click.FloatRange(min=0.001), default=100.0, show_default=True,
+@click.option("--max-file-mb", type=FiniteFloatRange(min=0.001, max=1024 * 1024), default=100.0, show_default=True,
               help="Files: skip files larger than this.")
 @output_options("table", "json", "sarif")
 @fail_on_option

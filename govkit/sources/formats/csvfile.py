@@ -36,10 +36,10 @@ class CsvReader(Reader):
         return f"{self.name} column"
 
     def batches(self) -> Iterator[ColumnBatch]:
-        with self.source.open_text() as stream:
+        with self.source.open_text() as stream:  # a gzip stream cannot seek back: read it twice
             head = stream.read(64 * 1024)
-            dialect = self._dialect(head)
-            stream.seek(0)
+        dialect = self._dialect(head)
+        with self.source.open_text() as stream:
             lines = iter_lines(stream, self.problems, keepends=True)
             rows = csv.reader(lines, dialect)
             header = self._header(rows)

@@ -10,6 +10,12 @@ A ``.json`` document is parsed as a stream of events (ijson's C backend), so a 2
 never sits in memory. JSON Lines is parsed line by line; a malformed line is counted and
 skipped. Distinct paths are capped per file (:data:`MAX_PATHS`): documents keyed by user
 id would otherwise make every id a column.
+
+Nesting is bounded (:func:`too_deep`, ``[limits].json_depth``, 512 by default): a document
+nested deeper stops being read there (:class:`JsonTooDeep`: the scan keeps what was read
+and lists the file as skipped with the reason), and a deeper JSON line is skipped and
+counted. Without the bound, 600 KB of ``{"a":`` cost gigabytes (a path per level, each
+longer than the last) and ``json.loads`` raised ``RecursionError``.
 """
 
 from __future__ import annotations
@@ -17,9 +23,11 @@ from __future__ import annotations
 import codecs
 import io
 import json
+import re
 from collections.abc import Iterator
 from typing import IO, Any, ClassVar
 
+from govkit import limits
 from govkit.sources.formats.base import BATCH_ROWS, ColumnBatch, FileInput, Reader, iter_lines
 
 #: Distinct paths analysed per file; values under further paths are counted, not sampled.
@@ -28,6 +36,64 @@ MAX_PATHS = 1000
 MAX_DEPTH = 64
 #: Scalar values per batch for whole JSON documents.
 BATCH_VALUES = 50_000
+#: A JSON path longer than this (characters) ends reading, like nesting beyond the limit:
+#: the paths of the open containers are kept, and keys of a megabyte each, nested a few
+#: hundred levels, would otherwise make them gigabytes.
+MAX_PATH_CHARS = 65_536
+
+
+class JsonTooDeep(ValueError):
+    """JSON nested deeper than ``[limits].json_depth`` (or a path too long to keep)."""
+
+    def __init__(self, limit: int, *, path_chars: bool = False) -> None:
+        self.limit = limit
+        #: The line (JSON Lines), when the reader knows it.
+        self.line: int | None = None
+        if path_chars:
+            message = f"a JSON path longer than {limit:,} characters"
+        else:
+            message = f"JSON nested deeper than {limit:,} levels (limit: json_depth in govkit.toml)"
+        super().__init__(message)
+
+
+def depth_limit() -> int:
+    return limits.active().json_depth
+
+
+_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def too_deep(text: str, limit: int | None = None) -> bool:
+    """Whether the JSON ``text`` nests deeper than ``limit`` (default: the active limit).
+
+    Cheap where it matters: fewer brackets than the limit (nearly every record) is decided
+    by two ``str.count`` calls; otherwise strings are cut out and brackets counted, without
+    building anything.
+    """
+    limit = depth_limit() if limit is None else limit
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    for match in _BRACKET.finditer(_STRING.sub("", text)):
+        if match[0] in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
+def loads(text: str) -> Any:
+    """``json.loads`` behind the depth guard: :class:`JsonTooDeep` instead of deep recursion."""
+    limit = depth_limit()
+    if too_deep(text, limit):
+        raise JsonTooDeep(limit)
+    try:
+        return json.loads(text)
+    except RecursionError:  # a limit set above what the interpreter's stack allows
+        raise JsonTooDeep(limit) from None
 
 
 def path_key(key: str) -> str:
@@ -105,12 +171,16 @@ class JsonLinesReader(Reader):
         self.problems.malformed_what = "JSON lines"
         out = _PathBatch(self.describe())
         rows = 0
+        deep = 0
         with self.source.open_text() as stream:
             for line in iter_lines(stream, self.problems):
                 if not line.strip():
                     continue
                 try:
-                    record = json.loads(line)
+                    record = loads(line)
+                except JsonTooDeep:
+                    deep += 1
+                    continue
                 except ValueError:
                     self.problems.malformed += 1
                     continue
@@ -119,6 +189,11 @@ class JsonLinesReader(Reader):
                 if out.values >= BATCH_VALUES or rows % BATCH_ROWS == 0:
                     yield out.take(rows)
         yield out.take(rows)
+        if deep:
+            self.problems.notes.append(
+                f"{deep:,} JSON lines nested deeper than {depth_limit():,} levels skipped "
+                "(limit: json_depth in govkit.toml)"
+            )
         if out.dropped_paths:
             self.problems.notes.append(
                 f"{len(out.dropped_paths):,} JSON paths beyond the first {MAX_PATHS:,} not analysed"
@@ -155,9 +230,12 @@ class JsonReader(Reader):
         arrays: list[bool] = []  # whether each open container is an array
         key: str | None = None
         records = 0
+        limit = depth_limit()
+        stopped: JsonTooDeep | None = None
         with self._utf8() as stream:
             try:
-                for _prefix, event, value in ijson.parse(stream, use_float=True):
+                # basic_parse: no prefix string built per event (ijson.parse's cost grows with depth)
+                for event, value in ijson.basic_parse(stream, use_float=True):
                     if event == "map_key":
                         key = str(value)
                         continue
@@ -175,6 +253,10 @@ class JsonReader(Reader):
                     if len(stack) == 1 and arrays[0]:
                         records += 1  # an element of a top-level array is a record
                     if event in ("start_map", "start_array"):
+                        if len(stack) >= limit:
+                            raise JsonTooDeep(limit)
+                        if len(here) > MAX_PATH_CHARS:
+                            raise JsonTooDeep(MAX_PATH_CHARS, path_chars=True)
                         stack.append(here)
                         arrays.append(event == "start_array")
                         key = None
@@ -185,11 +267,15 @@ class JsonReader(Reader):
             except ijson.JSONError:
                 self.problems.malformed += 1
                 self.problems.malformed_what = "JSON documents (invalid JSON; values before the error were scanned)"
+            except JsonTooDeep as exc:
+                stopped = exc  # the values read so far are handed over first
         yield out.take(max(records, 1))
         if out.dropped_paths:
             self.problems.notes.append(
                 f"{len(out.dropped_paths):,} JSON paths beyond the first {MAX_PATHS:,} not analysed"
             )
+        if stopped is not None:
+            raise stopped
 
     def _utf8(self) -> IO[bytes]:
         """The document as UTF-8 bytes, as ijson wants them (BOM dropped, others re-encoded)."""
@@ -240,8 +326,8 @@ def _leading_records(head: bytes) -> int:
         if not line.startswith((b"{", b"[")):
             return count
         try:
-            json.loads(line)
-        except ValueError:
+            loads(line.decode("utf-8", "replace"))
+        except ValueError:  # JsonTooDeep too
             return count
         count += 1
         if count >= 3:
