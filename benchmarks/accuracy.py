@@ -1,6 +1,8 @@
 """Column-level accuracy: govkit's ColumnClassifier against a naive per-cell Presidio scan.
 
-Run ``python benchmarks/accuracy.py`` (``--quick`` for a smaller, faster set).
+Run ``python benchmarks/accuracy.py`` (``--quick`` for a smaller, faster set). The
+``realworld`` group (``--group realworld``; also printed last with ``all``) scores five
+public sample databases against hand labels instead: see ``accuracy_realworld.py``.
 
 Why a benchmark of our own making: public PII data sets label spans in prose, not columns
 of a database, and the hard cases of column discovery are not in them: a ``misc`` column
@@ -45,6 +47,7 @@ from typing import Any
 from accuracy_business import add_business_columns
 from accuracy_holdout import add_holdout_columns
 from accuracy_holdout2 import add_holdout2_columns
+from accuracy_realworld import print_realworld, run_realworld
 
 from govkit.demo import SyntheticData
 from govkit.detect.columns import ColumnClassifier, ColumnSample, ColumnVerdict, ValueKind
@@ -601,14 +604,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--baseline-per-column", type=int, help="baseline cells per column (default 40, quick 12)")
     parser.add_argument(
         "--group",
-        choices=("all", "core", "business", "holdout", "holdout2"),
+        choices=("all", "core", "business", "holdout", "holdout2", "realworld"),
         default="all",
-        help="which columns to score",
+        help="which columns to score (realworld: the five public sample databases, accuracy_realworld.py)",
     )
     args = parser.parse_args(argv)
     rows = args.rows or (100 if args.quick else 250)
     per_column = args.baseline_per_column or (12 if args.quick else 40)
 
+    if args.group == "realworld":
+        print_realworld(run_realworld(baseline_per_column=per_column))
+        return 0
     clock = time.perf_counter()
     columns = build_dataset(rows)
     if args.group != "all":
@@ -628,6 +634,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_report(
         columns, verdicts, govkit_result, baselines, {"govkit": govkit_s, "baseline": baseline_s}, per_column, n_cells
     )
+    if args.group == "all":
+        print()
+        print_realworld(run_realworld(baseline_per_column=per_column))
     return 0
 
 

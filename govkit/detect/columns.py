@@ -37,8 +37,9 @@ from typing import Any, Literal
 from govkit.detect.engine import NER_SCORE, DetectionEngine, Span
 from govkit.detect.evidence import mask
 from govkit.detect.han_names import han_name_share
-from govkit.detect.names import NameHint, hints_for
+from govkit.detect.names import COORDINATE_TERMS, NameHint, about_people, hints_for, tokens
 from govkit.detect.prose import credible_spans, is_foreign_prose
+from govkit.detect.tables import names_no_person, table_meaning
 from govkit.detect.values import WHOLE_VALUE_CHECKS
 
 ValueKind = Literal["text", "integer", "number", "boolean", "date", "datetime", "binary", "other"]
@@ -199,6 +200,7 @@ class ColumnClassifier:
                 chosen = list(texts)[: self.ner_sample]
                 ner = dict(zip(chosen, ner_spans[span[0] : span[1]], strict=True))
             verdicts.append(self._decide(sample, texts, profile, skipped, ner, found))
+        _apply_table_meaning(samples, verdicts)
         return verdicts
 
     def _structured_patterns(
@@ -329,6 +331,12 @@ class ColumnClassifier:
             if entity in candidates or not ner_total:
                 continue
             share = stat.hits / ner_total
+            if entity == "PERSON" and _enumeration(profile):
+                # Six statuses (Shipped, Resolved, ...) repeated over hundreds of rows are
+                # an enumeration, however name-like the NER model finds them.
+                continue
+            if _not_a_person(entity, texts) or _not_a_place(entity, texts):
+                continue
             if share >= 0.6 and (_shape_share(texts, entity) or 0.0) >= 0.6:
                 candidates[entity] = EntityVerdict(
                     entity, _clamp(0.4 + 0.45 * share), round(share * profile.n), stat.examples,
@@ -392,6 +400,16 @@ class ColumnClassifier:
         ner_total: int,
     ) -> EntityVerdict | None:
         entity, strength = hint.entity_type, hint.effective_strength
+        if _not_a_person(entity, texts) or _not_a_place(entity, texts):
+            return None
+        if hint.term in COORDINATE_TERMS:
+            # Latitude/longitude of a person's or an address row: numbers in range.
+            share = _coordinate_share(texts, hint.term)
+            if share < 0.9:
+                return None
+            examples = [mask(v, entity) for v in list(texts)[:3]]
+            return EntityVerdict(entity, _clamp(strength * share * 0.85), round(share * profile.n), examples,
+                                 "name + values")
         shape = _shape_share(texts, entity, profile)
         if shape is None:
             return None  # validated kinds (e-mail, cards, IDs) must match their patterns
@@ -431,8 +449,13 @@ class ColumnClassifier:
                 # Mentions are sparse in prose: 5% of notes quoting a phone number is a finding.
                 confidence = column_confidence(stat.mean_score, min(1.0, share * 4), 0.0)
                 found.append(EntityVerdict(entity, confidence, stat.hits, stat.examples, "free text"))
+        describes_a_thing = _describes_a_thing(verdict.column, verdict.table)
         for entity, stat in ner_stats.items():
             share = stat.hits / ner_total if ner_total else 0.0
+            if describes_a_thing:
+                # A product's or a film's description names characters, places and brands,
+                # not people whose data it is: only patterns (e-mails, phones) count there.
+                continue
             if stat.hits >= 2 and share >= 0.05 and entity not in {f.entity_type for f in found}:
                 confidence = 0.45 + 0.45 * min(1.0, share * 2)
                 found.append(EntityVerdict(
@@ -766,15 +789,20 @@ def _prepare(sample: ColumnSample) -> tuple[Counter[str], _Profile, str | None]:
 _PROSE_WORD = re.compile(r"^[(\"'\u201c]?[^\W\d_]+(?:['\u2019-][^\W\d_]+)*[.,;:!?)\"'\u201d]*$")
 
 
+_QUOTED_CONTACT = re.compile(r"^(?:[+(]?\d[\d().\-]*|[\w.+-]+@[\w-]+(?:\.[\w-]+)+)[.,;:)]?$")
+
+
 def _prose_share(texts: Counter[str], limit: int = 200) -> float:
     """Share of whitespace-separated tokens that are plain words, over up to ``limit`` values.
 
     Prose is mostly words; a user agent (``Mozilla/5.0 (X11; Linux x86_64)``), a path or a
-    serialised record is mostly tokens with digits, slashes and brackets.
+    serialised record is mostly tokens with digits, slashes and brackets. Numbers and e-mail
+    addresses count neither way: a note that reads "called Mario at +86 13800000001, mail
+    x@example.com" is a sentence quoting contact data.
     """
     words = total = 0
     for value in list(texts)[:limit]:
-        tokens = value[:500].split()
+        tokens = [t for t in value[:500].split() if not _QUOTED_CONTACT.match(t)]
         total += len(tokens)
         words += sum(1 for t in tokens if _PROSE_WORD.match(t))
     return words / total if total else 0.0
@@ -1001,3 +1029,121 @@ def _despite(hints: Sequence[NameHint]) -> str:
 
 def _clamp(value: float) -> float:
     return round(max(0.0, min(0.99, value)), 3)
+
+
+# -- rules about what a column is not ----------------------------------------------------------
+
+#: Words and suffixes that mark an organisation's name ("Mini Gifts Distributors Ltd.",
+#: "Havel & Zbyszek Co", "REGAN BRADTKE AND SONS"). A column where a quarter of the values
+#: carry one is a list of organisations, even when the rest read like surnames.
+_ORG_MARKERS = frozenset({
+    "inc", "co", "corp", "corporation", "ltd", "llc", "llp", "plc", "gmbh", "ag", "kg", "sa",
+    "sarl", "srl", "bv", "nv", "pty", "oy", "company", "companies",
+    "limited", "group", "holdings", "enterprises", "industries", "imports", "exports",
+    "distributors", "wholesale", "wholesalers", "trading", "traders", "stores", "store", "shop",
+    "shopping", "gifts", "collectables", "collectibles", "supplies", "supply", "sons", "bros",
+    "brothers", "partners", "associates", "network", "market", "markt", "supermarket",
+    "supermercado", "restaurant", "cafe", "café", "bank", "foods", "services", "solutions",
+    "systems", "international", "import", "export", "handel", "delikatessen", "comercio",
+})
+_ORG_SYMBOLS = re.compile(r"&|\.com\b|\+")
+
+
+def _org_share(texts: Counter[str], limit: int = 200) -> float:
+    distinct = list(texts)[:limit]
+    if not distinct:
+        return 0.0
+    hits = sum(
+        1 for v in distinct
+        if _ORG_SYMBOLS.search(v) or any(t in _ORG_MARKERS for t in re.findall(r"[^\W\d_]+", v.lower()))
+    )
+    return hits / len(distinct)
+
+
+def _not_a_person(entity: str, texts: Counter[str]) -> bool:
+    """PERSON, but a quarter of the values are organisations' names."""
+    return entity == "PERSON" and _org_share(texts) >= 0.25
+
+
+#: Words of sales regions and areas that are not part of a postal address.
+_REGION_WORDS = frozenset({
+    "north", "south", "east", "west", "northern", "southern", "eastern", "western", "central",
+    "europe", "america", "americas", "asia", "africa", "oceania", "isles", "emea", "apac",
+    "latam", "nordic", "nordics", "scandinavia", "pacific", "mediterranean", "benelux", "dach",
+    "midwest", "northeast", "northwest", "southeast", "southwest", "international", "global",
+})
+
+
+def _not_a_place(entity: str, texts: Counter[str], limit: int = 200) -> bool:
+    """LOCATION, but most values are sales regions ("Western Europe", "British Isles")."""
+    if entity != "LOCATION":
+        return False
+    distinct = list(texts)[:limit]
+    if not distinct:
+        return False
+    regions = sum(1 for v in distinct if any(t in _REGION_WORDS for t in re.findall(r"[^\W\d_]+", v.lower())))
+    return regions / len(distinct) >= 0.5
+
+
+def _enumeration(profile: _Profile) -> bool:
+    """Few distinct values, each repeated many times: statuses, categories, levels."""
+    return profile.distinct <= 12 and profile.n >= 4 * profile.distinct
+
+
+_COORDINATE = re.compile(r"^[+-]?\d{1,3}(?:\.\d+)?$")
+
+
+def _coordinate_share(texts: Counter[str], term: str) -> float:
+    """Share of values that are a latitude (|x| <= 90) or longitude (|x| <= 180) with decimals."""
+    limit = 90.0 if term in ("latitude", "lat", "geolat") else 180.0
+    total = sum(texts.values())
+    good = sum(n for v, n in texts.items() if _COORDINATE.match(v.strip()) and "." in v
+               and abs(float(v)) <= limit)
+    return good / total if total else 0.0
+
+
+#: Column words for a description of the row's subject.
+_DESCRIPTION_WORDS = frozenset({
+    "description", "descriptions", "desc", "descr", "plot", "synopsis", "summary", "overview",
+    "abstract", "blurb", "beschreibung", "descripcion", "descrição", "descricao", "descrizione",
+    "beschrijving", "描述", "简介", "说明",
+})
+
+
+def _describes_a_thing(column: str, table: str) -> bool:
+    """A description column (``film.description``, ``productDescription``) in a table whose
+    rows are not people: it describes a product, a film, a category."""
+    return any(t in _DESCRIPTION_WORDS for t in tokens(column)) and not about_people(table)
+
+
+def _apply_table_meaning(samples: Sequence[ColumnSample], verdicts: list[ColumnVerdict]) -> None:
+    """Drop the verdicts a table's meaning says describe no person (detect/tables.py)."""
+    by_table: dict[str, list[int]] = {}
+    for index, sample in enumerate(samples):
+        by_table.setdefault(sample.table, []).append(index)
+    for table, indices in by_table.items():
+        columns = [samples[i].column for i in indices]
+        meaning = table_meaning(table, columns)
+        if meaning.kind == "other":
+            persons = [verdicts[i].column for i in indices
+                       if any(e.entity_type == "PERSON" for e in verdicts[i].entities)]
+            # A name column the NER model reads as people half the time is not evidence that
+            # the row names no person, even when it fell short of a PERSON verdict.
+            unlike_people = [verdicts[i].column for i in indices
+                             if verdicts[i].value_evidence.get("ner:PERSON", {}).get("share", 0.0) < 0.5]
+            meaning = names_no_person(table, unlike_people, persons)
+        if meaning.kind == "other":
+            continue
+        for i in indices:
+            verdict = verdicts[i]
+            verdict.profile["table_meaning"] = f"{meaning.kind}: {meaning.reason}"
+            dropped = [e for e in verdict.entities if meaning.drops(e.entity_type)]
+            if not dropped:
+                continue
+            verdict.entities = [e for e in verdict.entities if not meaning.drops(e.entity_type)]
+            names = ", ".join(f"{e.entity_type} (by {e.rule!r})" for e in dropped)
+            if verdict.entities:
+                verdict.reason += f"; {names} dropped: {meaning.reason}"
+            else:
+                verdict.rule = "table meaning"
+                verdict.reason = f"the values suggest {names}, dropped: {meaning.reason}"

@@ -53,6 +53,9 @@ _LEXICON: list[tuple[str, float, tuple[str, ...]]] = [
                       "户主", "负责人", "经办人", "乘客", "客户名", "氏名", "名前", "お名前",
                       "shoujianren", "sjr", "lianxiren", "lxr")),
     ("PERSON", 0.45, ("name", "nom", "naam", "contact", "owner", "author", "composer", "artist")),
+    # User names and handles are online identifiers of a person (no USERNAME type exists, so
+    # PERSON); the values must still have a name's form ("Mike", "CAMERON.NITZSCHE").
+    ("PERSON", 0.8, ("username", "loginname", "screenname", "nickname", "reviewer", "userhandle")),
     ("LOCATION", 0.85, ("address", "addr", "street", "streetaddress", "adresse", "strasse",
                         "straße", "anschrift", "rue", "direccion", "dirección", "endereco",
                         "endereço", "地址", "住址", "家庭住址", "dizhi", "zhuzhi", "postcode",
@@ -65,8 +68,11 @@ _LEXICON: list[tuple[str, float, tuple[str, ...]]] = [
     ("LOCATION", 0.8, ("city", "town", "ort", "wohnort", "stadt", "ville", "ciudad", "cidade",
                        "localidad", "localidade", "municipio", "commune", "城市", "chengshi",
                        "城市名", "woonplaats", "città", "citta", "comune", "所在地")),
-    ("LOCATION", 0.6, ("state", "province", "region", "county", "省份",
+    ("LOCATION", 0.6, ("state", "province", "region", "county", "district", "省份",
                        "country", "land", "pays", "pais", "país", "国家")),
+    # Coordinates: a place only where the row is a person or an address (table context,
+    # below); the values must be numbers in range (columns.py, _coordinate_share).
+    ("LOCATION", 0.5, ("latitude", "longitude", "lat", "lng", "lon", "geolat", "geolng")),
     ("DATE_TIME", 0.9, ("birthdate", "birth_date", "dateofbirth", "dob", "birthday", "born",
                         "geburtsdatum", "geburtstag", "datenaissance", "naissance",
                         "fechanacimiento", "nacimiento", "nascimento", "出生日期", "生日", "出生", "csrq",
@@ -99,6 +105,25 @@ _NEGATORS = frozenset({
     "sha256", "template", "format", "domain", "provider", "opt", "optin", "optout", "consent",
     "bounced", "length", "len", "updated", "created", "modified",
 })
+
+#: Negators of one entity only. A key (``address_id``, ``city_id``, ``contact_fk``) points at a
+#: row, it holds no place or name; (not for e-mail: ``email_id`` is an e-mail address in many
+#: schemas). ``CompanyName``, ``ContactTitle``, ``job_title``: a company's name and a person's
+#: job title are not a person's name.
+_KEY_WORDS = frozenset({"id", "ids", "key", "fk", "pk", "uuid", "guid"})
+_ENTITY_NEGATORS: dict[str, frozenset[str]] = {
+    "LOCATION": _KEY_WORDS,
+    "PERSON": _KEY_WORDS | frozenset({
+        "company", "companies", "firm", "business", "organisation", "organization", "org",
+        "title", "job", "position", "role", "product", "brand", "shop", "store", "firma",
+        "societe", "société", "empresa", "azienda", "bedrijf", "unternehmen",
+    }),
+}
+#: Terms for coordinates, which need a place-describing table to count (see hints_for).
+COORDINATE_TERMS = frozenset({"latitude", "longitude", "lat", "lng", "lon", "geolat", "geolng"})
+#: Weak place terms: only as strong as a city where the row is a person or an address.
+_WEAK_PLACE_TERMS = frozenset({"state", "province", "county", "district", "country", "省份", "land",
+                               "pays", "pais", "país", "国家"})
 
 #: Words for "address" that, next to an e-mail or network term, mean that kind of address.
 _ADDRESS_WORDS = frozenset({"address", "addr", "adresse", "direccion", "dirección", "endereco", "endereço"})
@@ -160,7 +185,17 @@ def hints_for(column: str, table: str = "") -> list[NameHint]:
         if span is None or used.intersection(span):
             continue
         used.update(span)
-        negator = next((parts[i] for i in range(len(parts)) if i not in span and parts[i] in _NEGATORS), None)
+        negators = _NEGATORS | _ENTITY_NEGATORS.get(entity, frozenset())
+        negator = next((parts[i] for i in range(len(parts)) if i not in span and parts[i] in negators), None)
+        if term in COORDINATE_TERMS:
+            # Coordinates describe a person only as the position of their address.
+            strength = 0.8 if _about_people(table) or _about_addresses(table) else 0.0
+            if not strength:
+                continue
+        elif entity == "LOCATION" and term in _WEAK_PLACE_TERMS and (_about_people(table) or _about_addresses(table)):
+            # "state", "district", "country" of a customer or of an address row are parts of a
+            # postal address, not a status or a sales region ("region" stays weak).
+            strength = 0.8
         if entity == "PERSON" and strength < 0.5 and (
             _about_people(table) or any(_PEOPLE_ROLE.fullmatch(parts[i]) for i in range(len(parts)) if i not in span)
         ):
@@ -210,6 +245,21 @@ _PEOPLE_ROLE = re.compile(
     r"passenger|passager|pasajero|klant|salarie|salarié|employe|employé|empleado|dipendente|"
     r"werknemer|medewerker|socio|adherent|adhérent|abonne|abonné|titular|titulaire)s?"
 )
+
+
+_ADDRESS_TABLES = re.compile(r"(?:^|[^a-z])(?:address|addresses|adresse|adressen|direccion|endereco|地址)s?$",
+                             re.IGNORECASE)
+
+
+def _about_addresses(table: str) -> bool:
+    """A table whose rows are postal addresses (``address``, ``customer_address``)."""
+    short = table.split(".")[-1]
+    return bool(short) and bool(_ADDRESS_TABLES.search(short.replace("_", " ")))
+
+
+def about_people(table: str) -> bool:
+    """Whether the table name says its rows are people (customers, staff, patients ...)."""
+    return _about_people(table)
 
 
 def _about_people(table: str) -> bool:

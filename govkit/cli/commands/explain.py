@@ -75,6 +75,8 @@ def render(record: FieldRecord) -> str:
     sampling = data["profile"].get("sampling")
     lines.append(f"  sample:   {data['sampled']} non-null values{f' ({sampling})' if sampling else ''}, "
                  f"scan {record.scan_id}")
+    if data["profile"].get("table_meaning"):
+        lines.append(f"  table:    {data['profile']['table_meaning']}")
     lines.append("  name evidence:")
     if not data["name_evidence"]:
         lines.append("    (the name suggests nothing)")
