@@ -10,14 +10,19 @@ STAMP  := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "govkit needs Python >= 3.11 (set PYTHON=python3.11)")'
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
+	@echo "govkit: creating $(VENV) and installing govkit into it (first run only, about a minute)..."
+	@$(PYTHON) -m venv $(VENV)
+	@echo "govkit: [1/2] upgrading pip"
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo "govkit: [2/2] installing govkit and its libraries (SQLAlchemy, Presidio, spaCy model...)"
+	@$(BIN)/python -m pip install --quiet -e '.[test,lint]'
 	@touch $(STAMP)
+	@echo "govkit: installed; run it as $(BIN)/govkit, or 'source $(BIN)/activate' first for plain 'govkit'"
 
 ## demo: build the demo workspace in ./govkit-demo, scan it, write its audit report
 demo: $(STAMP)
-	$(BIN)/govkit demo
+	@echo "govkit: building the demo in ./govkit-demo: $(BIN)/govkit demo"
+	@$(BIN)/govkit demo
 
 ## test: lint, then the whole test suite (server tests need local PostgreSQL and MariaDB)
 test: lint

@@ -58,7 +58,7 @@ import os
 import random
 import sqlite3
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -834,6 +834,7 @@ class DemoResult:
     requests: list[Any] = field(default_factory=list)  # govkit.demo_tour.DsrStep
     log: Any = None  # govkit.demo_tour.LogStep
     run: Any = None  # govkit.demo_tour.RunStep
+    retention: Any = None  # govkit.actions.retention.RetentionPlan
 
 
 DEMO_CONFIG = """\
@@ -852,7 +853,8 @@ path = "exports"
 """
 
 
-def create_demo_workspace(folder: Path, *, customers: int = 400, seed: int = 7, tour: bool = True) -> DemoResult:
+def create_demo_workspace(folder: Path, *, customers: int = 400, seed: int = 7, tour: bool = True,
+                          progress: Callable[[str], None] | None = None) -> DemoResult:
     """Build (or reuse) the demo workspace in ``folder``, scan it, evaluate it, act on it, write the report.
 
     Reusing is deliberate: a second ``make demo`` adds a second scan to the same inventory,
@@ -871,10 +873,12 @@ def create_demo_workspace(folder: Path, *, customers: int = 400, seed: int = 7, 
     from govkit.scan import scan
     from govkit.workspace import CONFIG_NAME, load_workspace
 
+    say = progress or (lambda _step: None)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     database = folder / "shop.db"
     if not database.exists():
+        say(f"building the demo shop ({customers} fictional customers) in {database}")
         build_demo_database(database, customers=customers, seed=seed)
     if not (folder / "exports").is_dir():
         write_demo_exports(database, folder / "exports", seed=seed)
@@ -885,27 +889,38 @@ def create_demo_workspace(folder: Path, *, customers: int = 400, seed: int = 7, 
     install_demo_policy(folder)
     workspace = load_workspace(folder, search=False)
     keys = demo_tour.ensure_keys(workspace) if tour else None
+    say("scanning the shop database and its exports (the model loads first: a few seconds)")
     report = scan(workspace)
+    say("evaluating the policy")
     evaluation = evaluate_workspace(workspace)
     row_counts = _row_counts(database)  # before the requests change them: what was generated
     export: demo_tour.AnonymizeStep | None = None
     requests: list[demo_tour.DsrStep] = []
     log: demo_tour.LogStep | None = None
     run: demo_tour.RunStep | None = None
+    retention: Any = None
     if tour:
+        say("writing the anonymized analyst export and measuring its risk")
         export = demo_tour.anonymized_export(workspace)
+        say("answering data subject requests (access, erasure, rectification)")
         requests = demo_tour.data_subject_requests(workspace, database)
+        say("rewriting order IP addresses in place, interrupting the run and resuming it")
         run = demo_tour.interrupted_run(workspace, database)
+        say("planning retention")
+        retention = demo_tour.retention_plan(workspace)
         log = demo_tour.verify_log(workspace)
-    report_path = folder / "reports" / "audit.html"
-    report_path.parent.mkdir(parents=True, exist_ok=True)
+    say("writing the audit report")
+    from govkit.cli.commands.report import reports_dir
+    from govkit.private import private_dir, write_private
+
+    report_path = private_dir(reports_dir(workspace.root)) / "audit.html"  # where 'govkit report' writes
     inventory = Inventory(workspace.inventory_path)
     try:
-        report_path.write_text(render_audit(inventory, "html", workspace.root), encoding="utf-8")
+        write_private(report_path, render_audit(inventory, "html", workspace.root))
     finally:
         inventory.close()
     return DemoResult(folder.resolve(), row_counts, report, evaluation, report_path.resolve(), keys, export,
-                      requests, log, run)
+                      requests, log, run, retention)
 
 
 def write_demo_exports(database: Path, folder: Path, *, seed: int = 7) -> dict[str, int]:

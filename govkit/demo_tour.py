@@ -24,6 +24,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from govkit.actions.risk import RiskReport
 from govkit.policy.loader import Policy
@@ -43,6 +44,7 @@ __all__ = [
     "demo_subjects",
     "ensure_keys",
     "interrupted_run",
+    "retention_plan",
     "verify_log",
 ]
 
@@ -334,6 +336,23 @@ def interrupted_run(workspace: Workspace, database: Path) -> RunStep:
                              "verified": "yes" if result.verified else "no"}
     _save_state(workspace, state)
     return RunStep(run.id, RUN_TABLE, RUN_RULE, before, after.units, result.rows, result.verified, trail)
+
+
+def retention_plan(workspace: Workspace) -> Any:
+    """``govkit retention plan``: per rule, the rows past their period, counted in the shop."""
+    from govkit.actions.retention import plan_retention
+    from govkit.audit import audit_action
+    from govkit.inventory.store import Inventory
+    from govkit.policy.loader import active_policy
+
+    inventory = Inventory(workspace.inventory_path)
+    try:
+        with audit_action(workspace.state_dir, "retention.plan", {"source": None, "as_of": None}) as entry:
+            plan = plan_retention(workspace, active_policy(workspace.root), inventory)
+            entry.counts.update(plan.to_dict()["totals"])
+        return plan
+    finally:
+        inventory.close()
 
 
 def verify_log(workspace: Workspace) -> LogStep:

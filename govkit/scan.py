@@ -57,6 +57,15 @@ class _Target:
     config: SourceConfig
 
 
+def is_sqlite_file(path: Path) -> bool:
+    """Whether ``path`` is a SQLite database file (by its 16-byte header, not its name)."""
+    try:
+        with path.open("rb") as handle:
+            return path.is_file() and handle.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
+
+
 def resolve_targets(workspace: Workspace | None, targets: Sequence[str]) -> list[_Target]:
     """Source names from govkit.toml, or database URLs given directly."""
     if not targets:
@@ -67,6 +76,10 @@ def resolve_targets(workspace: Workspace | None, targets: Sequence[str]) -> list
     for target in targets:
         if workspace is not None and target in workspace.sources:
             resolved.append(_Target(target, workspace.sources[target]))
+        elif "://" not in target and is_sqlite_file(Path(target)):
+            # a SQLite database given by its path is a database, not a binary file to skip
+            url = f"sqlite:///{Path(target).resolve()}"
+            resolved.append(_Target(None, SourceConfig(name=url, url=url)))
         elif "://" not in target and Path(target).exists():
             resolved.append(_Target(None, SourceConfig(name=target, path=str(Path(target).resolve()))))
         elif "://" in target:

@@ -329,7 +329,7 @@ def test_a_moved_workspace_keeps_its_labels_and_history(session: Session, tmp_pa
 def test_report_audit_html(session: Session) -> None:
     result = _in(session.root, "report", "audit")
     assert result.exit_code == 0, result.output
-    path = session.root / ".govkit" / "reports" / "audit.html"
+    path = session.root / "reports" / "audit.html"
     assert f"wrote {path}" in result.stderr
     html = path.read_text(encoding="utf-8")
     assert html.lstrip().lower().startswith("<!doctype html")

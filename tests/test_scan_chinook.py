@@ -77,3 +77,10 @@ def test_scan_is_reproducible(engine: object, chinook_sqlite: Path) -> None:
     first = scan(None, [f"sqlite:///{chinook_sqlite}"])
     second = scan(None, [f"sqlite:///{chinook_sqlite}"])
     assert [f.to_dict() for f in first.findings] == [f.to_dict() for f in second.findings]
+
+
+def test_a_sqlite_file_given_by_its_path_is_scanned_as_a_database(engine: object, chinook_sqlite: Path) -> None:
+    """``govkit scan shop.db`` reads the tables, rather than skipping the file as binary."""
+    report = scan(None, [str(chinook_sqlite)])
+    _check(report, snake_case=False)
+    assert report.sources == [f"sqlite:///{chinook_sqlite.resolve()}"]

@@ -6,13 +6,14 @@ import csv
 import io
 import json
 import math
+import os
+import shutil
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from govkit.errors import UsageError
 
@@ -27,12 +28,20 @@ def output_options(*formats: str, default: str = "table") -> Callable[[F], F]:
             "--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
             help="Write to FILE instead of standard output.",
         )(func)
-        return click.option(
-            "--format", "-f", "fmt", type=click.Choice(formats), default=default, show_default=True,
-            help="Output format.",
-        )(func)
+        return format_option(*formats, default=default)(func)
 
     return decorate
+
+
+def format_option(*formats: str, default: str | None = "table", help: str = "Output format.") -> Callable[[F], F]:
+    """``--format``/``-f``: every command spells its output format so, and notes it, so that
+    an error is also printed as a JSON object when the output was to be JSON."""
+    from govkit.cli import remember_format
+
+    return click.option(
+        "--format", "-f", "fmt", type=click.Choice(formats), default=default, show_default=default is not None,
+        callback=remember_format, help=help,
+    )
 
 
 def fail_on_option(func: F) -> F:
@@ -63,10 +72,10 @@ def emit(text: str, output: Path | None, *, private: bool = False) -> None:
             from govkit.private import private_dir, write_private
 
             private_dir(output.parent)
-            write_private(output, text)
+            write_private(output, click.unstyle(text))
         else:
             output.parent.mkdir(parents=True, exist_ok=True)
-            output.write_text(text, encoding="utf-8")
+            output.write_text(click.unstyle(text), encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"--output {output}: cannot write there ({exc.strerror or type(exc).__name__})") from None
     click.echo(f"wrote {output}", err=True)
@@ -84,16 +93,64 @@ def to_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return buffer.getvalue()
 
 
+#: How a severity reads in a terminal: the policy's levels, and the detector's.
+SEVERITY_STYLES = {"HIGH": "bold red", "MEDIUM": "yellow", "LOW": "dim"}
+
+
+def terminal_width() -> int:
+    """The width tables are laid out for: $COLUMNS if set, else the terminal's, else 100."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    if _stdout_is_terminal():
+        return shutil.get_terminal_size((100, 24)).columns
+    return 100
+
+
+def use_colour() -> bool:
+    """Colour only for a person at a terminal: not when piped or redirected, not with
+    NO_COLOR set (https://no-color.org), not on a dumb terminal."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    return _stdout_is_terminal()
+
+
+def _stdout_is_terminal() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 def to_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> str:
-    """A rich table rendered to plain text (no colour codes when piped)."""
-    table = Table(title=title, show_lines=False, header_style="bold")
+    """A rich table rendered to text as wide as the terminal (100 columns, or $COLUMNS, when
+    not a terminal). Severities (a ``severity`` column's HIGH, MEDIUM, LOW) are coloured when
+    stdout is a terminal; piped, redirected or with NO_COLOR set, the text is plain."""
+    from rich.console import Console
+    from rich.table import Table
+
+    colour = use_colour()
+    table = Table(title=title, show_lines=False, header_style="bold" if colour else None)
     for header in headers:
         table.add_column(header, overflow="fold")
+    severity_at = {i for i, header in enumerate(headers) if header.lower() == "severity"}
     for row in rows:
-        table.add_row(*[_cell(v) for v in row])
-    console = Console(width=160, record=True, file=io.StringIO(), force_terminal=False)
+        cells = [_cell(v) for v in row]
+        styles = [SEVERITY_STYLES.get(cell, "") if i in severity_at and colour else "" for i, cell in enumerate(cells)]
+        table.add_row(*[_styled(cell, style) for cell, style in zip(cells, styles, strict=True)])
+    console = Console(width=terminal_width(), file=io.StringIO(), force_terminal=colour, no_color=not colour,
+                      color_system="standard" if colour else None, highlight=False)
     console.print(table)
-    return console.export_text()
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    return text if colour else click.unstyle(text)
+
+
+def _styled(cell: str, style: str) -> Any:
+    if not style:
+        return cell
+    from rich.text import Text
+
+    return Text(cell, style=style)
 
 
 def _cell(value: Any) -> str:

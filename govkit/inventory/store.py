@@ -384,6 +384,12 @@ class Inventory:
                     latest.setdefault(source_id, run.id)
         return latest
 
+    def scan_times(self) -> dict[str, str]:
+        """Scan id -> when it started, ``YYYY-MM-DD HH:MM UTC``."""
+        with self.session() as s:
+            return {run.id: run.started_at.strftime("%Y-%m-%d %H:%M UTC")
+                    for run in s.scalars(sa.select(m.ScanRun))}
+
     def scan_history(self, source_id: int) -> list[str]:
         with self.session() as s:
             runs = s.scalars(sa.select(m.ScanRun).where(m.ScanRun.status.in_(("ok", "partial")))

@@ -165,47 +165,76 @@ class DsrView:
 def dsr_view(state_dir: Path, policy: Policy, today: date | None = None) -> DsrView | None:
     """Statistics of the DSR registry (``.govkit/dsr.db``), or None when there is none.
 
-    Days to close run from the day a request was received to its last recorded step, for
-    requests that are done; open requests are listed overdue first, by id only.
+    Days to close run from the day a request was received to the step that answered it, for
+    requests done or refused (cancelled ones were never answered); open requests are listed
+    overdue first, by id only, with the days overdue.
     """
     from statistics import median
 
-    from govkit.actions.dsr.registry import DB_FILE, Registry
+    from govkit.actions.dsr.registry import CLOSED, DB_FILE, Registry
 
     if not (state_dir / DB_FILE).exists():
         return None
     registry = Registry(state_dir)
     try:
-        # list() leaves timelines out; closed requests need theirs for the time to close.
-        requests = [registry.get(r.id) if r.status == "done" else r for r in registry.list()]
+        # list() leaves timelines out; answered requests need theirs for the time to close.
+        requests = [registry.get(r.id) if r.status in ANSWERED else r for r in registry.list()]
     finally:
         registry.close()
     today = today or date.today()
-    closed = [r for r in requests if r.status in ("done", "refused")]
-    open_ = [r for r in requests if r.status not in ("done", "refused")]
-    durations = [
-        (max(e.at for e in r.events).date() - r.received).days for r in closed if r.status == "done" and r.events
-    ]
+    closed = [r for r in requests if r.status in CLOSED]
+    open_ = [r for r in requests if r.status not in CLOSED]
+    durations = [(_closed_on(r) - r.received).days for r in closed if r.status in ANSWERED and r.events]
     open_.sort(key=lambda r: (not r.overdue(today), r.due))
     counts = {
         "total": len(requests), "open": len(open_), "overdue": sum(1 for r in open_ if r.overdue(today)),
         "done": sum(1 for r in closed if r.status == "done"),
         "refused": sum(1 for r in closed if r.status == "refused"),
+        "cancelled": sum(1 for r in closed if r.status == "cancelled"),
     }
     return DsrView(
         status="recorded",
         message=f"{counts['total']} requests recorded: {counts['open']} open ({counts['overdue']} overdue), "
-        f"{counts['done']} done, {counts['refused']} refused.",
+        f"{counts['done']} done, {counts['refused']} refused, {counts['cancelled']} cancelled.",
         policy={"deadlines": {name: period.human() for name, period in policy.doc.dsr.deadlines.items()}},
         counts=counts,
         median_days_to_close=float(median(durations)) if durations else None,
         by_type=dict(Counter(r.type for r in requests).most_common()),
         open_requests=[
             {"id": r.id, "type": r.type, "regime": r.regime, "received": r.received.isoformat(),
-             "due": r.due.isoformat(), "status": r.status, "overdue": r.overdue(today)}
+             "due": r.due.isoformat(), "status": r.status, "overdue": r.overdue(today),
+             "days_overdue": r.days_overdue(today)}
             for r in open_
         ],
     )
+
+
+#: Statuses of requests that were answered (a refusal with its reasons is an answer, GDPR
+#: art. 12(4)); their time to close counts in the median. Cancelled requests were not answered.
+ANSWERED = ("done", "refused")
+
+
+def _closed_on(request: Any) -> date:
+    """The day the request was answered: its newest closing step (``closed``, ``refused``,
+    ``erased``, ``rectified``, ``exported``), else its newest step."""
+    steps = [e for e in request.events if e.step in ("closed", "refused", "erased", "rectified", "exported",
+                                                      "erasure-refused")]
+    newest: datetime = max(e.at for e in (steps or request.events))
+    return newest.date()
+
+
+def overdue_request_risks(dsr: PendingView | DsrView) -> list[Risk]:
+    """Each overdue data subject request is a HIGH risk: the statutory deadline has passed."""
+    if not isinstance(dsr, DsrView):
+        return []
+    return [
+        Risk("overdue-dsr", "Overdue data subject request", "HIGH", r["id"],
+             f"{r['type']} request under {r['regime'].upper()}, due {r['due']}, {r['days_overdue']} day(s) overdue",
+             f"answer it, or extend it with notice (govkit dsr extend {r['id']} --by ... --notified DATE "
+             "--reason ..., if the regime allows and the notice went out in time); a request that cannot be "
+             f"answered: govkit dsr refuse {r['id']} --reason ...", None, r["days_overdue"])
+        for r in dsr.open_requests if r["overdue"]
+    ]
 
 
 @dataclass(slots=True)
@@ -297,9 +326,10 @@ def build_audit_view(
     category = Counter(f.category for f in fields)
     entities = Counter(e for f in fields for e in f.entity_types)
     latest = inventory.latest_scans()
+    scan_times = inventory.scan_times()
     sources = [
         {"display": s.display, "name": s.name or "", "kind": s.kind, "dialect": s.dialect or "",
-         "last_scan": latest.get(s.id, "")}
+         "last_scan": latest.get(s.id, ""), "last_scan_at": scan_times.get(latest.get(s.id, ""), "")}
         for s in inventory.sources()
     ]
     violations = [{**v.to_dict(), "rule": _relative(v.rule, workspace_root)} for v in evaluation.violations]
@@ -352,7 +382,7 @@ def build_audit_view(
             "no open, overdue or closed requests to count.",
             {"deadlines": {name: period.human() for name, period in policy.doc.dsr.deadlines.items()}},
         ),
-        history=inventory.findings_history(),
+        history=_label_history(inventory.findings_history()),
     )
 
 
@@ -451,7 +481,7 @@ def audit_view(workspace: Workspace, policy: Policy | None = None, *, now: datet
         view = build_audit_view(inventory, policy, evaluation, check_integrity(workspace.state_dir),
                                 workspace_root=workspace.root, baseline=baseline)
         view.dsr = dsr_view(workspace.state_dir, policy, now.date() if now else None) or view.dsr
-        view.risks = unfinished_run_risks(workspace.state_dir) + view.risks
+        view.risks = unfinished_run_risks(workspace.state_dir) + overdue_request_risks(view.dsr) + view.risks
         view.govkit_changes = govkit_changes(workspace.state_dir)
         return view
     finally:
@@ -524,3 +554,11 @@ def render_audit(inventory: Inventory, fmt: str = "html", workspace_root: Path |
     integrity = IntegrityView(None, 0, [], [], error="no workspace: the audit log was not checked")
     view = build_audit_view(inventory, policy, evaluation, integrity, baseline=True, counted=False)
     return render_audit_view(view, fmt)
+
+
+def _label_history(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The scans chart's bars: each labelled with its date and time to the minute, and, when
+    two scans started in the same minute, with the scan's short id too (``label_id``), so
+    that two bars never read alike."""
+    minutes = Counter(h["started_at"] for h in history)
+    return [{**h, "label_id": h["scan_id"][:8] if minutes[h["started_at"]] > 1 else ""} for h in history]

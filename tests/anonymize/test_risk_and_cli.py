@@ -64,15 +64,24 @@ def test_risk_over_a_table(chinook_sqlite: Path) -> None:
 
 
 def test_risk_command(people: Path) -> None:
-    result = CliRunner().invoke(main, ["risk", str(people), "-q", "year,zip", "--k", "2", "--fail"])
+    result = CliRunner().invoke(main, ["risk", str(people), "--quasi-identifiers", "year,zip", "--k", "2",
+                                       "--fail-on", "at-risk"])
     assert result.exit_code == 1, result.output
     assert "NOT k-anonymous" in result.output
     assert "rows at risk: 6" in result.output
-    result = CliRunner().invoke(main, ["risk", str(people), "-q", "year", "--sensitive", "diagnosis", "-f", "json"])
+    result = CliRunner().invoke(main, ["risk", str(people), "--quasi-identifiers", "year", "--sensitive", "diagnosis",
+                                       "-f", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["k"] == 1
     assert data["l_diversity"] == 1
+
+
+def test_risk_old_spellings_still_work_with_a_deprecation_note(people: Path) -> None:
+    result = CliRunner().invoke(main, ["risk", str(people), "-q", "year,zip", "--k", "2", "--fail"])
+    assert result.exit_code == 1, result.output
+    assert "rows at risk: 6" in result.stdout
+    assert "'risk -q' is deprecated" in result.stderr
 
 
 def test_anonymize_file_then_risk_then_deanonymize(people: Path, tmp_path: Path,

@@ -113,7 +113,8 @@ def test_evaluate_workspace_counts_rows_past_retention(ws: Path, shop: tuple[Pat
 # -- govkit evaluate --------------------------------------------------------------------------------
 
 
-def test_evaluate_table(ws: Path, shop: tuple[Path, list[dict[str, Any]]]) -> None:
+def test_evaluate_table(ws: Path, shop: tuple[Path, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "160")  # piped tables are 100 columns wide: wide enough not to fold the kinds
     result = run("evaluate", "--as-of", "2026-11-22")
     assert result.exit_code == 0, result.output
     assert "Policy violations" in result.output

@@ -165,3 +165,69 @@ def test_ropa_renders_in_chromium(chromium: str, scanned: Scanned, tmp_path: Pat
     assert _console_lines(dom.stderr) == []
     assert '<table class="ropa">' in dom.stdout
     assert dom.stdout.count('class="undeclared"') == len(scanned.ropa.undeclared)
+
+
+#: Injected into a copy of a report (the reports themselves have no scripts): the layout facts
+#: at the window's width, written into the DOM for --dump-dom to show.
+_LAYOUT_PROBE = """<script>
+window.addEventListener("load", () => {
+  const width = document.documentElement.clientWidth;
+  const over = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    const box = el.getBoundingClientRect();
+    let clipped = false;
+    for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
+      const style = getComputedStyle(up);
+      if (style.overflowX === "auto" || style.overflowX === "scroll" || style.overflowX === "hidden") {
+        clipped = true; break;
+      }
+    }
+    if (!clipped && box.width > 0 && box.right > width + 1) {
+      const named = el.tagName.toLowerCase() + (el.id ? "#" + el.id : "");
+      over.push(named + ":" + Math.round(box.right));
+    }
+  }
+  const out = document.createElement("pre");
+  out.id = "layout-probe";
+  out.textContent = JSON.stringify({viewport: width, scroll: document.documentElement.scrollWidth,
+                                    over: over.slice(0, 20)});
+  document.body.appendChild(out);
+});
+</script>"""
+
+
+def _layout(chromium: str, html: str, tmp_path: Path, width: int) -> dict[str, object]:
+    import json
+
+    page = tmp_path / f"probe-{width}.html"
+    page.write_text(html.replace("</body>", _LAYOUT_PROBE + "</body>"), encoding="utf-8")
+    dom = _run(chromium, tmp_path / "profile", f"--window-size={width},1000", "--virtual-time-budget=5000",
+               "--dump-dom", page.as_uri())
+    found = re.search(r'<pre id="layout-probe">(.*?)</pre>', dom.stdout, re.S)
+    assert found, dom.stderr[-2000:]
+    return dict(json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&")))
+
+
+@pytest.mark.parametrize("kind", ["audit", "ropa"])
+def test_reports_have_no_horizontal_overflow_at_1280_pixels(chromium: str, scanned: Scanned, tmp_path: Path,
+                                                            kind: str) -> None:
+    """Issue 17: a layout fact, not a picture. Nothing pokes out of a 1280 px window (a wide
+    table may scroll inside its own box), and the page itself never scrolls sideways."""
+    html = (render_audit_view(scanned.audit, "html", scanned.root) if kind == "audit"
+            else render_ropa(scanned.ropa, "html", scanned.root))
+    facts = _layout(chromium, html, tmp_path, 1280)
+    assert facts["over"] == [], facts
+    assert facts["scroll"] == facts["viewport"], facts
+
+
+def test_layout_probe_sees_an_overflow(chromium: str, tmp_path: Path) -> None:
+    """The overflow check must be able to fail: a 2000 px table pokes out of 1280 px."""
+    html = ("<!DOCTYPE html><html><body><table style='width:2000px'><tr><td>wide</td></tr></table>"
+            "<div style='overflow-x:auto'><table style='width:3000px'><tr><td>scrolls</td></tr></table></div>"
+            "</body></html>")
+    facts = _layout(chromium, html, tmp_path, 1280)
+    assert facts["scroll"] > 1280
+    over = facts["over"]
+    assert isinstance(over, list)
+    assert any(str(item).startswith("table:") for item in over)
+    assert all("3000" not in str(item) for item in over)  # the one in a scrolling box is fine

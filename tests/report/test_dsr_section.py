@@ -30,7 +30,7 @@ def test_counts_overdue_and_median_days_to_close(tmp_path: Path) -> None:
         registry.close()
     view = dsr_view(tmp_path, policy, today=today)
     assert view is not None
-    assert view.counts == {"total": 3, "open": 2, "overdue": 1, "done": 1, "refused": 0}
+    assert view.counts == {"total": 3, "open": 2, "overdue": 1, "done": 1, "refused": 0, "cancelled": 0}
     assert [r["id"] for r in view.open_requests] == [late.id, fresh.id], "overdue first"
     assert view.median_days_to_close is not None
     assert view.median_days_to_close >= 10

@@ -171,7 +171,9 @@ def test_workspace_template_overrides_by_name(workspace_copy: Path, scanned: Sca
 def test_cli_report_audit_and_ropa(workspace_copy: Path) -> None:
     result = _cli(workspace_copy, "report", "audit")
     assert result.exit_code == 0, result.output
-    assert (workspace_copy / ".govkit" / "reports" / "audit.html").is_file()
+    report = workspace_copy / "reports" / "audit.html"
+    assert report.is_file()
+    assert (report.stat().st_mode & 0o777, report.parent.stat().st_mode & 0o777) == (0o600, 0o700)
     data = json.loads(_cli(workspace_copy, "report", "audit", "--format", "json").stdout)
     assert data["totals"]["rows_past_retention"] == 8
     out = workspace_copy / "out" / "ropa.csv"
@@ -181,7 +183,11 @@ def test_cli_report_audit_and_ropa(workspace_copy: Path) -> None:
     result = _cli(workspace_copy, "report", "ropa")
     assert result.exit_code == 0, result.output
     assert "ropa.html" in result.stderr
-    assert "Record of processing activities" in (workspace_copy / ".govkit" / "reports" / "ropa.html").read_text()
+    assert "Record of processing activities" in (workspace_copy / "reports" / "ropa.html").read_text()
+    from govkit.audit import AuditLog
+
+    actions = [r.action for r in AuditLog(workspace_copy / ".govkit").records()]
+    assert actions.count("report.ropa") == 2  # csv and html, like report.audit
 
 
 def test_reports_on_an_unscanned_workspace(tmp_path: Path) -> None:
@@ -201,3 +207,29 @@ def test_reports_on_an_unscanned_workspace(tmp_path: Path) -> None:
     ropa = ropa_view(workspace)
     assert ropa.rows == []
     assert "declares no processing activities" in render_ropa(ropa, "html", workspace.root)
+
+
+def test_last_scan_shows_when_and_keeps_the_id_in_a_title(scanned: Scanned) -> None:
+    html = render_audit_view(scanned.audit, "html", scanned.root)
+    scan_id = scanned.audit.sources[0]["last_scan"]
+    assert re.search(rf'<span title="scan {re.escape(scan_id)}">\d{{4}}-\d\d-\d\d \d\d:\d\d UTC</span>', html)
+    assert f"<code>{scan_id[:8]}</code>" not in html
+
+
+def test_scans_of_the_same_minute_are_told_apart_in_the_chart(scanned: Scanned) -> None:
+    from dataclasses import replace
+
+    from govkit.report.audit import _label_history
+
+    history = _label_history([
+        {"scan_id": "aaaa1111-x", "started_at": "2026-12-01 10:00", "personal_fields": 12},
+        {"scan_id": "bbbb2222-y", "started_at": "2026-12-01 10:01", "personal_fields": 12},
+        {"scan_id": "cccc3333-z", "started_at": "2026-12-01 10:01", "personal_fields": 12},
+    ])
+    assert [h["label_id"] for h in history] == ["", "bbbb2222", "cccc3333"]
+    html = render_audit_view(replace(scanned.audit, history=history), "html", scanned.root)
+    chart = html.split('id="chart-history"', 1)[1].split("</figure>", 1)[0]
+    assert re.findall(r'class="scan-id"[^>]*>([^<]+)<', chart) == ["bbbb2222", "cccc3333"]
+    assert chart.count(">10:01<") == 2
+    assert chart.count(">12-01<") == 3
+    assert "scan aaaa1111-x" in chart  # the full id in each bar's tooltip

@@ -17,20 +17,25 @@ from govkit.actions.dsr.erase import ErasurePlan, ErasureRefused
 from govkit.actions.dsr.export import decrypt_package, verify_manifest
 from govkit.actions.dsr.locate import LocateReport, locate
 from govkit.actions.dsr.rectify import RectificationPlan, parse_assignment
-from govkit.actions.dsr.registry import REGIMES, REQUEST_TYPES, Registry, Request, parse_subject
+from govkit.actions.dsr.registry import REGIMES, REQUEST_TYPES, STATUSES, Registry, Request, parse_subject
 from govkit.actions.dsr.service import (
     ErasureResult,
     RectificationResult,
+    cancel_request,
+    close_request,
     erase_request,
     export_request,
+    extend_request,
     locate_request,
     new_request,
     rectify_request,
+    refuse_request,
 )
 
 __all__ = [
     "REGIMES",
     "REQUEST_TYPES",
+    "STATUSES",
     "ErasurePlan",
     "ErasureRefused",
     "ErasureResult",
@@ -39,14 +44,18 @@ __all__ = [
     "RectificationResult",
     "Registry",
     "Request",
+    "cancel_request",
+    "close_request",
     "decrypt_package",
     "erase_request",
     "export_request",
+    "extend_request",
     "locate",
     "locate_request",
     "new_request",
     "parse_assignment",
     "parse_subject",
     "rectify_request",
+    "refuse_request",
     "verify_manifest",
 ]

@@ -24,6 +24,7 @@ import shutil
 import tarfile
 import tempfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -68,9 +69,135 @@ class TableData:
     categories: list[str] = field(default_factory=list)
     purposes: list[str] = field(default_factory=list)
     legal_bases: list[str] = field(default_factory=list)
+    #: GDPR art. 15(1)(c), 15(2): who receives the data, and transfers abroad (from the
+    #: policy's processing activities)
+    recipients: list[str] = field(default_factory=list)
+    transfers: list[str] = field(default_factory=list)
+    #: art. 15(1)(d): how long it is kept (the retention rule), or None when the policy has none
+    retention: str | None = None
+    #: ``table`` or ``file``; for files the reader's format (``csv``, ``jsonl``, ``text``, ...)
+    kind: str = "table"
+    format: str | None = None
+    #: files in CSV/TSV/JSONL: each row's record as field/value pairs (JSON paths for JSONL),
+    #: None where a line is not a whole record (a quoted multi-line CSV row)
+    records: list[dict[str, Any] | None] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__slots__}
+
+    @property
+    def file_name(self) -> str:
+        """The asset's name without a file suffix (``crm_export.csv`` -> ``crm_export``): the
+        package adds its own ``.csv``."""
+        if self.kind != "file":
+            return self.asset
+        name = self.asset
+        for suffix in (".gz", ".csv", ".tsv", ".jsonl", ".ndjson", ".json", ".log", ".txt"):
+            if name.lower().endswith(suffix) and len(name) > len(suffix):
+                name = name[: -len(suffix)]
+        return name
+
+
+#: Said wherever the policy does not state what GDPR art. 15(1) asks for.
+NOT_STATED = "not stated in the policy"
+
+#: The subject's rights to be told of (GDPR art. 15(1)(e), (f); CCPA 1798.130(a)(5); PIPL
+#: art. 17(1)(3)), per regime: the right and where it is.
+RIGHTS: dict[str, list[tuple[str, str]]] = {
+    "gdpr": [("to have inaccurate data rectified", "GDPR art. 16"), ("to have it erased", "GDPR art. 17"),
+             ("to restrict its processing", "GDPR art. 18"), ("to receive it to take elsewhere", "GDPR art. 20"),
+             ("to object to its processing", "GDPR art. 21")],
+    "ccpa": [("to know what is collected and shared", "CCPA 1798.110, 1798.115"),
+             ("to have it deleted", "CCPA 1798.105"), ("to have inaccurate data corrected", "CCPA 1798.106"),
+             ("to opt out of its sale or sharing", "CCPA 1798.120"),
+             ("to limit the use of sensitive personal information", "CCPA 1798.121"),
+             ("not to be discriminated against for exercising these rights", "CCPA 1798.125")],
+    "pipl": [("to restrict or refuse its processing", "PIPL art. 44"), ("to copy it and transfer it", "PIPL art. 45"),
+             ("to have it corrected or completed", "PIPL art. 46"), ("to have it deleted", "PIPL art. 47"),
+             ("to have the processing rules explained", "PIPL art. 48")],
+}
+#: Where to complain (GDPR art. 15(1)(f), art. 77), per regime.
+COMPLAINT: dict[str, str] = {
+    "gdpr": "You may lodge a complaint with a supervisory authority, in particular in the EU member state where "
+            "you live, work or where the alleged infringement took place (GDPR art. 77).",
+    "ccpa": "You may contact the California Privacy Protection Agency (cppa.ca.gov) or the California Attorney "
+            "General.",
+    "pipl": "You may complain to or report to the departments fulfilling personal information protection duties "
+            "(PIPL art. 65); if your request is refused you may sue in a people's court (PIPL art. 50).",
+}
+
+
+def access_information(request: Request, policy: Policy | None) -> dict[str, Any]:
+    """What the package tells the subject beyond the data (GDPR art. 15(1)): who the controller
+    is, their rights and where to complain; per table the rest is on :class:`TableData`."""
+    processing = policy.doc.processing if policy is not None else None
+    return {
+        "regime": request.regime,
+        "controller": (processing.controller if processing else None) or NOT_STATED,
+        "dpo": (processing.dpo if processing else None) or NOT_STATED,
+        "rights": [{"right": r, "cite": c} for r, c in RIGHTS.get(request.regime, RIGHTS["gdpr"])],
+        "complaint": COMPLAINT.get(request.regime, COMPLAINT["gdpr"]),
+        "source": "where we did not collect the data from you, its source is " + NOT_STATED,
+    }
+
+
+def _retention_text(resolver: Resolver, where: Where, categories: set[str]) -> str | None:
+    chosen = resolver.retention(where, categories)
+    if chosen is None:
+        return None
+    rule = chosen.rule
+    return f"{rule.period.human()} after {rule.timestamp}, then {rule.action}"
+
+
+def _records(path: Path | None, fmt: str | None, rows: list[dict[str, Any]]) -> list[dict[str, Any] | None]:
+    """Each matched line of a CSV/TSV/JSONL file as field/value pairs (by the header, or by
+    JSON path), so the subject reads fields, not raw lines; None where a line does not parse."""
+    from itertools import islice
+
+    from govkit.actions.dsr.files import read_lines
+
+    if path is None or fmt not in ("csv", "tsv", "jsonl"):
+        return []
+    if fmt == "jsonl":
+        out: list[dict[str, Any] | None] = []
+        for row in rows:
+            try:
+                value = json.loads(row["text"])
+            except ValueError:
+                out.append(None)
+                continue
+            out.append(dict(_json_paths(value, "$")) if isinstance(value, dict) else None)
+        return out
+    lines = read_lines(path)
+    header_line = next(islice(lines, 1), None) if lines is not None else None
+    if header_line is None:
+        return [None for _ in rows]
+    delimiter = "\t" if fmt == "tsv" else _delimiter(header_line)
+    header = next(csv.reader([header_line], delimiter=delimiter))
+    parsed: list[dict[str, Any] | None] = []
+    for row in rows:
+        cells = next(csv.reader([row["text"]], delimiter=delimiter), [])
+        parsed.append(dict(zip(header, cells, strict=True)) if len(cells) == len(header) else None)
+    return parsed
+
+
+def _delimiter(header: str) -> str:
+    try:
+        return csv.Sniffer().sniff(header, delimiters=",;|\t").delimiter
+    except csv.Error:
+        return ","
+
+
+def _json_paths(value: Any, path: str) -> Iterator[tuple[str, Any]]:
+    """Leaves of a JSON value by JSON path (``$.contact.street``, ``$.tags[0]``), as the scan names them."""
+    if isinstance(value, dict) and value:
+        for key, item in value.items():
+            yield from _json_paths(item, f"{path}.{key}")
+    elif isinstance(value, list) and value:
+        for index, item in enumerate(value):
+            yield from _json_paths(item, f"{path}[{index}]")
+    else:
+        yield path, value
 
 
 @dataclass(slots=True)
@@ -126,14 +253,24 @@ def collect(workspace: Workspace, report: LocateReport, *, policy: Policy, inven
         findings = inventory.rows(display)
         config = source_config(workspace, display, name)
         if config.kind != "database":
+            from govkit.actions.dsr.files import file_path
+            from govkit.actions.dsr.rewrite import file_format
+
             for hit in hits:
                 categories = _categories(findings, hit.asset, policy)
-                activities = resolver.activities(Where(hit.source, name, hit.asset), categories)
+                where = Where(hit.source, name, hit.asset)
+                activities = resolver.activities(where, categories)
+                path = file_path(config, hit.asset)
+                fmt = file_format(path) if path is not None and path.is_file() else None
+                lines = file_rows(config, hit.asset, hit.keys)
                 out.append(TableData(
                     hit.source, name, hit.asset, hit.role, list(hit.via), ["line", "text"],
-                    file_rows(config, hit.asset, hit.keys), sorted(categories),
+                    lines, sorted(categories),
                     sorted({p for a in activities for p in a.purposes}),
                     sorted({a.legal_basis for a in activities if a.legal_basis}),
+                    sorted({r for a in activities for r in a.recipients}),
+                    sorted({t for a in activities for t in a.transfers}),
+                    _retention_text(resolver, where, categories), "file", fmt, _records(path, fmt, lines),
                 ))
             continue
         with DatabaseSource(config.resolved_url()) as source, source.engine.connect() as conn:
@@ -146,11 +283,15 @@ def collect(workspace: Workspace, report: LocateReport, *, policy: Policy, inven
                     query = sa.select(*[table.c[c] for c in columns]).where(clause)
                     rows += [{c: _plain(v) for c, v in zip(columns, r, strict=True)} for r in conn.execute(query)]
                 categories = _categories(findings, hit.asset, policy)
-                activities = resolver.activities(Where(hit.source, name, hit.asset), categories)
+                where = Where(hit.source, name, hit.asset)
+                activities = resolver.activities(where, categories)
                 out.append(TableData(
                     hit.source, name, hit.asset, hit.role, list(hit.via), columns, rows, sorted(categories),
                     sorted({p for a in activities for p in a.purposes}),
                     sorted({a.legal_basis for a in activities if a.legal_basis}),
+                    sorted({r for a in activities for r in a.recipients}),
+                    sorted({t for a in activities for t in a.transfers}),
+                    _retention_text(resolver, where, categories),
                 ))
     return out
 
@@ -161,7 +302,7 @@ def _safe_name(text: str) -> str:
 
 def write_package(
     workspace: Workspace, request: Request, tables: list[TableData], target: Path, *,
-    passphrase: str | None = None,
+    passphrase: str | None = None, policy: Policy | None = None,
 ) -> ExportResult:
     """Write the package to ``target`` (a new or empty folder); encrypted into one file if ``passphrase``."""
     from govkit import __version__
@@ -177,18 +318,22 @@ def write_package(
         meta = {"request_id": request.id, "type": request.type, "regime": request.regime,
                 "received": request.received.isoformat(), "generated_at": now.isoformat(),
                 "govkit_version": __version__}
+        info = access_information(request, policy)
         written: dict[str, bytes] = {}
-        written["data.json"] = json.dumps({**meta, "tables": [t.to_dict() for t in tables]}, indent=2,
-                                          ensure_ascii=False, default=str).encode("utf-8")
+        written["data.json"] = json.dumps({**meta, "information": info, "tables": [t.to_dict() for t in tables]},
+                                          indent=2, ensure_ascii=False, default=str).encode("utf-8")
         for t in tables:
             buffer = io.StringIO()
             writer = csv.DictWriter(buffer, fieldnames=t.columns, lineterminator="\n")
             writer.writeheader()
             writer.writerows(t.rows)
-            rel_csv = f"csv/{_safe_name(t.source_name or 'source')}/{_safe_name(t.asset)}.csv"
+            folder = f"csv/{_safe_name(t.source_name or 'source')}/"
+            stem, number = _safe_name(t.file_name), 1
+            while (rel_csv := folder + (f"{stem}.csv" if number == 1 else f"{stem}-{number}.csv")) in written:
+                number += 1  # crm.csv and crm.jsonl in one source: crm.csv, crm-2.csv
             written[rel_csv] = buffer.getvalue().encode("utf-8")
         html = environment(workspace.root).get_template("dsr_export.html.j2").render(
-            meta=meta, tables=tables, total=sum(len(t.rows) for t in tables))
+            meta=meta, tables=tables, total=sum(len(t.rows) for t in tables), info=info, not_stated=NOT_STATED)
         written["report.html"] = html.encode("utf-8")
         files = []
         for rel, content in sorted(written.items()):

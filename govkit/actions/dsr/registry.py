@@ -45,6 +45,21 @@ DB_FILE = "dsr.db"
 #: Statutory defaults used when the active policy names no deadline for the regime.
 DEFAULT_DEADLINES = {"gdpr": "1 month", "ccpa": "45 days", "pipl": "15 working days"}
 
+#: How much further the deadline may be extended in total, with notice to the subject:
+#: GDPR art. 12(3) "two further months" for complex or numerous requests; CCPA 1798.130(a)(2)(A)
+#: "an additional 45 days" once. PIPL (art. 50) has no extension: a request is answered in
+#: time or refused with reasons, so ``None``.
+MAX_EXTENSIONS: dict[str, str | None] = {"gdpr": "2 months", "ccpa": "45 days", "pipl": None}
+#: Where each regime allows the extension; quoted in errors and on the timeline.
+EXTENSION_CITES = {"gdpr": "GDPR art. 12(3)", "ccpa": "CCPA 1798.130(a)(2)(A)", "pipl": "PIPL art. 50"}
+
+#: Status of a request: ``open`` (being answered), ``done`` (answered), ``unverified`` (an
+#: erasure or rectification ran but did not verify), ``refused`` (manifestly unfounded or
+#: excessive, GDPR art. 12(5); or a legal hold), ``cancelled`` (withdrawn by the subject).
+STATUSES: tuple[str, ...] = ("open", "done", "unverified", "refused", "cancelled")
+#: Statuses that end a request: no deadline runs any more.
+CLOSED: tuple[str, ...] = ("done", "refused", "cancelled")
+
 _metadata = sa.MetaData()
 _requests = sa.Table(
     "dsr_request", _metadata,
@@ -108,7 +123,11 @@ class Request:
     events: list[Event] = field(default_factory=list)
 
     def overdue(self, today: date | None = None) -> bool:
-        return self.status not in ("done", "refused") and (today or date.today()) > self.due
+        return self.status not in CLOSED and (today or date.today()) > self.due
+
+    def days_overdue(self, today: date | None = None) -> int:
+        """Days past the due date (0 when not overdue)."""
+        return ((today or date.today()) - self.due).days if self.overdue(today) else 0
 
     def to_dict(self, *, reveal: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -244,8 +263,7 @@ class Registry:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(_requests)).mappings().all()
         requests = [_request(r) for r in rows]
-        closed = ("done", "refused")
-        requests.sort(key=lambda r: (r.status in closed, not r.overdue(), r.due, r.id))
+        requests.sort(key=lambda r: (r.status in CLOSED, not r.overdue(), r.due, r.id))
         return requests
 
     def add_event(self, request_id: str, step: str, detail: dict[str, Any], audit_seq: int | None = None) -> None:
@@ -285,8 +303,16 @@ class Registry:
         self._follow_audit()
 
     def set_status(self, request_id: str, status: str) -> None:
+        if status not in STATUSES:
+            raise ValueError(f"unknown request status {status!r}")
         with self.engine.begin() as conn:
             conn.execute(_requests.update().where(_requests.c.id == request_id).values(status=status))
+        self._follow_audit()
+
+    def set_due(self, request_id: str, due: date) -> None:
+        """Move the due date (an extension); the timeline event says by how much and why."""
+        with self.engine.begin() as conn:
+            conn.execute(_requests.update().where(_requests.c.id == request_id).values(due=due))
         self._follow_audit()
 
 

@@ -37,7 +37,9 @@ def new_request(
     workspace: Workspace, type_: str, subject: dict[str, str], *, regime: str = "gdpr",
     received: date | None = None, policy: Policy | None = None,
 ) -> Request:
-    """Register a request; its due date comes from the policy's ``dsr.deadlines``."""
+    """Register a request; its due date comes from the policy's ``dsr.deadlines``. A received
+    date whose due date has passed registers a request that is already overdue
+    (``request.overdue()``; ``govkit dsr new`` warns); a future one is refused."""
     policy = policy or active_policy(workspace.root)
     registry = Registry(workspace.state_dir)
     try:
@@ -62,6 +64,126 @@ def _stamp(registry: Registry, request_id: str, record: Any) -> None:
     with registry.engine.begin() as conn:
         last = conn.execute(sa.select(sa.func.max(_events.c.id)).where(_events.c.request_id == request_id)).scalar()
         conn.execute(_events.update().where(_events.c.id == last).values(audit_seq=record.seq))
+
+
+# -- the request's lifecycle: close, refuse, cancel, extend ------------------------------------
+
+
+def _free_text(workspace: Workspace, text: str, option: str) -> str:
+    """A reason or note typed by people, with any personal data in it masked (it goes into the
+    audit log and the timeline): one line, not empty."""
+    from govkit.detect.notes import mask_note
+
+    line = " ".join(text.split())
+    if not line:
+        raise UsageError(f"{option} must not be empty")
+    return mask_note(line, workspace.detection.model, workspace.detection.language).text
+
+
+def _transition(workspace: Workspace, request_id: str, action: str, step: str, status: str | None,
+                allowed: tuple[str, ...], verb: str, detail: dict[str, Any],
+                params: dict[str, Any] | None = None, *, due: date | None = None) -> Request:
+    """One lifecycle step: refused (exit 2) unless the request's status is in ``allowed``; else
+    one audit record, one timeline event carrying its number, and the new status (or due date)."""
+    registry = Registry(workspace.state_dir)
+    try:
+        request = registry.get(request_id)
+        if request.status not in allowed:
+            raise UsageError(f"{request_id} is {request.status}; only {' or '.join(allowed)} requests can be "
+                             f"{verb}")
+        with audit_action(workspace.state_dir, action, {"request_id": request_id, **(params or detail)}) as entry:
+            registry.add_event(request_id, step, {"from": request.status, **detail})
+            if due is not None:
+                registry.set_due(request_id, due)
+            if status is not None:
+                registry.set_status(request_id, status)
+        _stamp(registry, request_id, entry.record)
+        return registry.get(request_id)
+    finally:
+        registry.close()
+
+
+def close_request(workspace: Workspace, request_id: str, *, note: str | None = None) -> Request:
+    """Mark the request answered (``done``). An ``unverified`` request (an erasure or a
+    rectification that did not verify) can be closed only with a note saying what was checked."""
+    registry = Registry(workspace.state_dir)
+    try:
+        request = registry.get(request_id)
+    finally:
+        registry.close()
+    if request.status == "unverified" and not (note and note.strip()):
+        raise UsageError(f"{request_id} did not verify; closing it needs --note saying what was checked or done "
+                         "by hand")
+    detail: dict[str, Any] = {"note": _free_text(workspace, note, "--note")} if note is not None else {}
+    return _transition(workspace, request_id, "dsr.close", "closed", "done", ("open", "unverified"), "closed",
+                       detail)
+
+
+def refuse_request(workspace: Workspace, request_id: str, reason: str) -> Request:
+    """Refuse the request as manifestly unfounded or excessive (GDPR art. 12(5)); the reason is
+    recorded, since the subject must be told it and of the right to complain (art. 12(4))."""
+    detail = {"reason": _free_text(workspace, reason, "--reason"), "cite": "GDPR art. 12(4), 12(5)"}
+    return _transition(workspace, request_id, "dsr.refuse", "refused", "refused", ("open",), "refused", detail)
+
+
+def cancel_request(workspace: Workspace, request_id: str, reason: str) -> Request:
+    """The subject withdrew the request (``cancelled``); the reason is recorded."""
+    detail = {"reason": _free_text(workspace, reason, "--reason")}
+    return _transition(workspace, request_id, "dsr.cancel", "cancelled", "cancelled", ("open",), "cancelled",
+                       detail)
+
+
+def extend_request(workspace: Workspace, request_id: str, by: str, *, reason: str, notified: date,
+                   today: date | None = None) -> Request:
+    """Extend the deadline by ``by`` (``2 months``, ``45 days``) with notice to the subject.
+
+    GDPR art. 12(3) allows two further months in total, CCPA 1798.130(a)(2)(A) 45 days
+    (:data:`~govkit.actions.dsr.registry.MAX_EXTENSIONS`), counted from the first due date,
+    so a second extension may only use what the first left; PIPL has none (refused). The
+    subject must be told within the period being extended: ``notified`` is the date the
+    notice went out, not in the future, not before the request was received and not after
+    the current due date. A late notice cannot extend an overdue request.
+    """
+    from govkit.actions.dsr.registry import EXTENSION_CITES, MAX_EXTENSIONS
+    from govkit.policy.periods import Period, PeriodError
+
+    today = today or date.today()
+    registry = Registry(workspace.state_dir)
+    try:
+        request = registry.get(request_id)
+    finally:
+        registry.close()
+    cite = EXTENSION_CITES[request.regime]
+    limit = MAX_EXTENSIONS.get(request.regime)
+    if limit is None:
+        raise UsageError(f"{request_id} is a {request.regime.upper()} request: {cite} allows no extension; answer "
+                         f"it by {request.due}, or refuse it with the reasons ('govkit dsr refuse')")
+    try:
+        period = Period.parse(by)
+    except PeriodError as exc:
+        raise UsageError(f"--by: {exc}") from None
+    if request.status != "open":
+        raise UsageError(f"{request_id} is {request.status}; only open requests can be extended")
+    if notified > today:
+        raise UsageError(f"--notified {notified} is in the future (today is {today})")
+    if notified < request.received:
+        raise UsageError(f"--notified {notified} is before the request was received ({request.received})")
+    if notified > request.due:
+        raise UsageError(f"--notified {notified} is after the due date {request.due}: {cite} requires notice "
+                         "within the period being extended")
+    first_due = next((date.fromisoformat(e.detail["due"]) for e in request.events
+                      if e.step == "registered" and e.detail.get("due")), request.due)
+    cap = Period.parse(limit).after(first_due)
+    new_due = period.after(request.due)
+    if new_due > cap:
+        used = (request.due - first_due).days
+        raise UsageError(f"--by {by} would move the due date to {new_due}, past {cap}: {cite} allows at most "
+                         f"{limit} beyond the first due date {first_due}"
+                         + (f" ({used} day(s) already used)" if used else ""))
+    detail = {"by": period.human(), "due_before": request.due.isoformat(), "due": new_due.isoformat(),
+              "notified": notified.isoformat(), "reason": _free_text(workspace, reason, "--reason"), "cite": cite}
+    return _transition(workspace, request_id, "dsr.extend", "extended", None, ("open",), "extended", detail,
+                       due=new_due)
 
 
 def _locate(workspace: Workspace, registry: Registry, request_id: str, policy: Policy,
@@ -107,7 +229,7 @@ def export_request(
         with audit_action(workspace.state_dir, "dsr.export", params) as entry:
             report = _locate(workspace, registry, request_id, policy, inventory)
             tables = collect(workspace, report, policy=policy, inventory=inventory)
-            result = write_package(workspace, request, tables, target, passphrase=passphrase)
+            result = write_package(workspace, request, tables, target, passphrase=passphrase, policy=policy)
             entry.counts.update(tables=result.tables, rows=result.rows, files=len(result.files))
             registry.add_event(request_id, "exported", {
                 "to": str(target), "tables": result.tables, "rows": result.rows, "encrypted": bool(passphrase),
@@ -507,11 +629,15 @@ def write_certificate(workspace: Workspace, result: ErasureResult, folder: Path 
         previous.append({"certificate": path.name, "issued_at": old.get("issued_at"),
                          "verification": _verification_status(old.get("verification"))})
     status = _verification_status(result.verification)
+    request, policy = _certificate_request(workspace, result.request_id)
+    regime = request["regime"] if request else None
     data = {
         "certificate": "erasure", "request_id": result.request_id, "run_id": run_id,
         "issued_at": datetime.now(UTC).replace(microsecond=0).isoformat(), "govkit_version": __version__,
-        "status": status,
-        "steps": [s.to_dict() for s in result.plan.steps], "committed": result.committed,
+        "status": status, "request": request,
+        "right": ERASURE_RIGHTS.get(regime or ""),
+        "steps": [_regime_step(s.to_dict(), regime, policy) for s in result.plan.steps],
+        "committed": result.committed,
         "files_changed": [{"source": c["source"], **f} for c in result.committed for f in c.get("files", [])
                           if f["records"]],
         "manual": [{"source": s.source, "asset": s.asset, "rows": s.rows, "why": s.why}
@@ -535,6 +661,93 @@ def write_certificate(workspace: Workspace, result: ErasureResult, folder: Path 
     html_path = json_path.with_suffix(".html")
     _write_private_file(html_path, template.render(c=data))
     return {"json": str(json_path), "html": str(html_path)}
+
+
+#: The right an erasure answers, per regime: the basis for *erasing*, never for keeping.
+ERASURE_RIGHTS = {"gdpr": "GDPR art. 17(1)", "ccpa": "CCPA 1798.105", "pipl": "PIPL art. 47"}
+#: How a citation names its regime (``cite`` entries are free text such as "GDPR art. 17(3)(b)").
+_REGIME_PREFIXES = {"gdpr": ("GDPR",), "ccpa": ("CCPA", "CPRA"), "pipl": ("PIPL",)}
+_ERASURE_RIGHT_CITES = ("GDPR art. 17(1)", "CCPA 1798.105", "PIPL art. 47")
+
+
+def _certificate_request(workspace: Workspace, request_id: str) -> tuple[dict[str, Any] | None, Policy | None]:
+    """The request's dates and regime for the certificate (due after extensions, the first due
+    date, each extension with its notice), and the active policy; (None, None) if unreadable."""
+    from govkit.errors import GovkitError
+
+    registry = Registry(workspace.state_dir)
+    try:
+        request = registry.get(request_id)
+    except GovkitError:
+        return None, None
+    finally:
+        registry.close()
+    first_due = next((e.detail.get("due") for e in request.events if e.step == "registered"), None)
+    extensions = [{k: e.detail.get(k) for k in ("by", "due_before", "due", "notified", "cite")}
+                  for e in request.events if e.step == "extended"]
+    data = {"type": request.type, "regime": request.regime, "received": request.received.isoformat(),
+            "due": request.due.isoformat(), "deadline": request.deadline,
+            "first_due": first_due or request.due.isoformat(), "extensions": extensions}
+    try:
+        policy = active_policy(workspace.root)
+    except GovkitError:
+        policy = None
+    return data, policy
+
+
+def _regime_of(cite: str) -> str | None:
+    upper = cite.strip().upper()
+    return next((r for r, prefixes in _REGIME_PREFIXES.items() if upper.startswith(prefixes)), None)
+
+
+def _regime_step(step: dict[str, Any], regime: str | None, policy: Policy | None) -> dict[str, Any]:
+    """A plan step as the certificate of a request under ``regime`` shows it.
+
+    * citations of other regimes' laws are set apart (``cite_other_regimes``), so a GDPR
+      certificate does not argue from PIPL; citations naming no regime (a national tax law)
+      stay;
+    * the right to erasure itself (GDPR art. 17(1), CCPA 1798.105, PIPL art. 47) is what the
+      rows were erased *under* (``erased_under``), never a basis for keeping them: only the
+      rule's ``legal_basis`` and its other citations (art. 17(3)(b), (e)) are
+      (``keeping_basis``, for rows retained or anonymized);
+    * a ``dsr.default_erasure`` the policy took from another regime's shipped pack (the last
+      pack extended wins) cites the request's own regime pack when that pack is part of the
+      policy and says the same.
+    """
+    if regime is None:
+        return step
+    cites = list(step.get("cite") or [])
+    mine = [c for c in cites if _regime_of(c) in (None, regime)]
+    others = [c for c in cites if c not in mine]
+    erased_under = [c for c in mine if c.strip().startswith(_ERASURE_RIGHT_CITES)]
+    keeping = [c for c in mine if c not in erased_under]
+    out = {**step, "cite": mine, "cite_other_regimes": others, "erased_under": erased_under or
+           ([ERASURE_RIGHTS[regime]] if step.get("action") in ("delete", "anonymize") else [])}
+    if step.get("action") in ("retain", "anonymize") and (step.get("legal_basis") or keeping):
+        out["keeping_basis"] = "; ".join(filter(None, [step.get("legal_basis"), ", ".join(keeping)]))
+    else:
+        out["keeping_basis"] = None
+    out["why"] = _regime_origin(str(step.get("why") or ""), regime, policy)
+    return out
+
+
+def _regime_origin(why: str, regime: str, policy: Policy | None) -> str:
+    """``dsr.default_erasure ... (govkit:policies/pipl.yaml:93)`` -> the regime's own pack line."""
+    import re
+
+    from govkit.policy.loader import load_pack
+
+    if policy is None or "dsr.default_erasure" not in why:
+        return why
+    match = re.search(r"\(govkit:policies/(\w+)\.yaml:\d+\)$", why)
+    own = f"govkit:policies/{regime}.yaml"
+    if match is None or match.group(1) == regime or own not in policy.files:
+        return why
+    pack = load_pack(regime).doc.dsr
+    if pack.default_erasure is None or pack.default_erasure != policy.doc.dsr.default_erasure:
+        return why
+    mark = pack.mark_of("default_erasure")
+    return why[:match.start()] + f"({mark.short if mark is not None else own})"
 
 
 def _write_private_file(path: Path, text: str) -> None:

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from govkit.cli import EXIT_FINDINGS, AppContext
-from govkit.cli.options import FiniteFloatRange, emit, to_json, to_table
+from govkit.cli import EXIT_FINDINGS, FORMAT_META, AppContext
+from govkit.cli.options import FiniteFloatRange, emit, format_option, to_json, to_table
+from govkit.errors import UsageError
 
 if TYPE_CHECKING:
     from govkit.actions.anonymize.export import ExportResult
@@ -24,8 +25,12 @@ if TYPE_CHECKING:
               help="Export the rows of this query instead of tables: one SELECT (or WITH ... SELECT), run read-only.")
 @click.option("--rule", "rules", multiple=True, metavar="FIELD=OPERATOR[:k=v,...]",
               help="Override the policy for a field, e.g. Customer.Email=pseudonymize (repeatable).")
-@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "parquet"]),
-              help="Output file format (default: from the TARGET suffix, else csv).")
+@click.option("--to-format", "to_format", type=click.Choice(["csv", "jsonl", "parquet"]),
+              help="TARGET file format (default: from the TARGET suffix, else csv).")
+@click.option("--force", is_flag=True, help="Overwrite an existing TARGET file.")
+@format_option("table", "json", "csv", "jsonl", "parquet", default=None,
+               help="How the plan and result are printed: table (default) or json. "
+                    "(csv, jsonl, parquet: the old spelling of --to-format.)")
 @click.option("--dry-run", is_flag=True, help="Print the plan (field, operator, why) and write nothing.")
 @click.option("--in-place", is_flag=True, help="Rewrite the source database itself; alone it only plans.")
 @click.option("--apply", "apply_", is_flag=True, help="With --in-place: execute, in batched transactions.")
@@ -39,10 +44,11 @@ if TYPE_CHECKING:
 @click.option("--no-verify", is_flag=True, help="Skip re-scanning the output (not recommended).")
 @click.option("--jobs", type=click.IntRange(min=1, max=64), metavar="N",
               help="Worker processes that transform a file export's batches (default: the CPUs; 1: none).")
-@click.option("--json", "as_json", is_flag=True, help="Print the plan and result as JSON.")
-@click.pass_obj
-def anonymize_command(app: AppContext, source: str, to: str | None, table: tuple[str, ...], query: str | None,
-                      rules: tuple[str, ...], fmt: str | None, dry_run: bool, in_place: bool, apply_: bool,
+@click.option("--json", "as_json", is_flag=True, hidden=True, help="Old spelling of --format json.")
+@click.pass_context
+def anonymize_command(ctx: click.Context, source: str, to: str | None, to_format: str | None, force: bool,
+                      fmt: str | None, table: tuple[str, ...], query: str | None,
+                      rules: tuple[str, ...], dry_run: bool, in_place: bool, apply_: bool,
                       k: int | None,
                       quasi_identifiers: str | None, no_generalize: bool, max_suppression: float, no_verify: bool,
                       jobs: int | None, as_json: bool) -> None:
@@ -85,9 +91,18 @@ def anonymize_command(app: AppContext, source: str, to: str | None, table: tuple
     from govkit.actions.anonymize.run import AnonymizeRequest, anonymize
     from govkit.audit import audit_action
 
+    app: AppContext = ctx.obj
+    if fmt in ("csv", "jsonl", "parquet"):  # the old meaning of --format: the TARGET's format
+        to_format, fmt = to_format or fmt, None
+    as_json = as_json or fmt == "json"
+    if as_json:
+        ctx.meta[FORMAT_META] = "json"
+    if (to is not None and "://" not in to and not (dry_run or in_place) and Path(to).is_file()
+            and not force):
+        raise UsageError(f"--to {to}: the file exists (use --force to overwrite it)")
     workspace = app.workspace(required=False)
     request = AnonymizeRequest(
-        source, to=to, table=list(table), query=query, rules=list(rules), fmt=fmt, dry_run=dry_run,
+        source, to=to, table=list(table), query=query, rules=list(rules), fmt=to_format, dry_run=dry_run,
         in_place=in_place, apply=apply_, k=k,
         quasi_identifiers=[q.strip() for q in (quasi_identifiers or "").split(",") if q.strip()],
         generalize=not no_generalize, max_suppression=max_suppression / 100, verify=not no_verify, jobs=jobs)

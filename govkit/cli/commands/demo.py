@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,6 +49,7 @@ def demo_command(folder: Path, fresh: bool, customers: int, scan_only: bool) -> 
                   request received 75 days ago, still open and overdue
       runs        rewrites orders.ip_address in place, stops the run halfway as a crash
                   would, and resumes it ('runs resume'): nothing applied twice
+      retention   plans the retention rules: rows past their period per rule, counted
       log verify  checks the audit log's signatures and links
     The audit report comes last, in FOLDER/reports/audit.html, with the DSR statistics,
     the anonymization run and the log's integrity.
@@ -60,14 +63,33 @@ def demo_command(folder: Path, fresh: bool, customers: int, scan_only: bool) -> 
 
     if fresh and folder.exists():
         shutil.rmtree(folder)
-    result = create_demo_workspace(folder, customers=customers, tour=not scan_only)
+    result = create_demo_workspace(folder, customers=customers, tour=not scan_only,
+                                   progress=lambda step: click.echo(f"demo: {step}...", err=True))
     click.echo(f"demo workspace: {result.root}")
     click.echo(to_table(["table", "rows"], sorted(result.row_counts.items()), title="Demo shop database (shop.db)"))
     click.echo(render_summary(result.report))
     click.echo(render_violations(result.evaluation))
     click.echo(render_tour(result))
     click.echo(f"audit report: {result.report_path}")
-    click.echo(f"next: cd {folder}, then try\n" + "".join(f"  govkit {hint}\n" for hint in _hints(result)))
+    govkit, note = govkit_command(folder)
+    click.echo(f"next: cd {folder}, then try{note}\n" + "".join(f"  {govkit} {hint}\n" for hint in _hints(result)))
+
+
+def govkit_command(folder: Path) -> tuple[str, str]:
+    """How to run govkit from ``folder`` in the user's shell, and a note to print with it.
+
+    ``govkit`` when it is on PATH. Otherwise (``make demo`` installs into .venv, which the
+    user has not activated) the path of this very govkit, relative to ``folder`` when that
+    is shorter, so the hints work when pasted; the note says how to make plain ``govkit`` work.
+    """
+    if shutil.which("govkit") is not None:
+        return "govkit", ""
+    script = Path(sys.executable).parent / "govkit"
+    if not script.is_file():
+        return f"{sys.executable} -m govkit", ""
+    relative = os.path.relpath(script.resolve(), folder.resolve())
+    shown = relative if len(relative) < len(str(script)) else str(script)
+    return shown, f" (or 'source {script.parent / 'activate'}' first, then plain 'govkit')"
 
 
 def render_tour(result: DemoResult) -> str:
@@ -116,6 +138,18 @@ def render_tour(result: DemoResult) -> str:
                     f"applied twice; {'verified' if run.verified else 'NOT verified'}",
                     "audit trail: " + ", ".join(run.audit_trail)]
         out.append("")
+    if result.retention is not None:
+        plan = result.retention
+        out.append("== Retention plan ('govkit retention plan': counted in the sources, nothing changed)")
+        for step in plan.steps:
+            children = ", ".join(f"{c.asset} {c.rows}" for c in step.children if c.rows)
+            past = "not counted" if step.past_rows is None else f"{step.past_rows} row(s) past {step.cutoff[:10]}"
+            out.append(f"  {step.asset}: rule \"{step.rule}\" ({step.action}), {past}"
+                       + (f"; {step.kept_rows} kept by exceptions" if step.kept_rows else "")
+                       + (f"; referenced by {children}" if children else ""))
+        if plan.unruled:
+            out.append(f"  no retention rule (not assessed): {', '.join(u.asset for u in plan.unruled)}")
+        out.append("")
     if result.log is not None:
         log = result.log
         out += ["== Audit log",
@@ -133,9 +167,12 @@ def _hints(result: DemoResult) -> list[str]:
         hints += ["dsr list                    the requests, overdue first",
                   f"dsr show {result.requests[0].request_id}  a request's timeline"]
     if result.export is not None:
-        hints.append(f"risk {_relative(result.export.path, result.root)} -q country,city,birth_date --k 5")
+        hints.append(f"risk {_relative(result.export.path, result.root)} --quasi-identifiers country,city,birth_date "
+                     "--k 5")
     if result.run is not None:
         hints.append("runs --all                  the runs that changed data (begun, units, finished)")
+    if result.retention is not None:
+        hints.append("retention plan              rows past retention per rule, counted")
     if result.log is not None:
         hints += ["log verify                  check the audit log", "log show                    what was done"]
     return hints

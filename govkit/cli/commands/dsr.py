@@ -6,6 +6,7 @@ subject's identifiers are never printed except by ``dsr show --reveal``.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from datetime import date
@@ -34,6 +35,10 @@ def dsr_group() -> None:
       govkit dsr export ID --to DIR      the access/portability package (HTML, JSON, CSV, manifest)
       govkit dsr erase ID [--apply]      the erasure plan; --apply executes it and writes a certificate
       govkit dsr rectify ID --set email=NEW [--apply]   correct the subject's data
+      govkit dsr close ID [--note TEXT]     mark it answered
+      govkit dsr refuse ID --reason TEXT    manifestly unfounded or excessive (GDPR art. 12(5))
+      govkit dsr cancel ID --reason TEXT    withdrawn by the subject
+      govkit dsr extend ID --by 2months --notified DATE --reason TEXT   more time, with notice (art. 12(3))
 
     Identifiers are stored encrypted in .govkit/dsr.db and are only shown by 'dsr show --reveal'.
     Every step is written to the audit log.
@@ -56,6 +61,10 @@ def new_command(app: AppContext, type_: str, subject: str, regime: str, received
     if when is not None and when > date.today():
         raise UsageError(f"--received {when:%Y-%m-%d} is in the future (today is {date.today():%Y-%m-%d})")
     request = dsr.new_request(app.workspace(), type_, dsr.parse_subject(subject), regime=regime, received=when)
+    if request.overdue():  # found late in a mailbox: born overdue, and the audit report will say so
+        logging.getLogger("govkit.dsr").warning(
+            "%s was received on %s and was due on %s: it is already %d day(s) overdue; answer it now, or refuse "
+            "it with the reasons", request.id, request.received, request.due, request.days_overdue())
     if fmt == "json":
         emit(to_json(request.to_dict()), output)
     else:
@@ -98,17 +107,58 @@ def show_command(app: AppContext, request_id: str, reveal: bool, fmt: str, outpu
     if fmt == "json":
         emit(to_json(request.to_dict(reveal=reveal)), output)
         return
-    head = (f"{request.id}: {request.type} under {request.regime.upper()}, status {request.status}; received "
-            f"{request.received}, due {request.due} ({request.deadline}){' OVERDUE' if request.overdue() else ''}\n"
-            f"identifiers: {', '.join(request.subject_keys)}\n")
+    emit(render_request(request, reveal=reveal), output)
+
+
+def render_request(request: Any, *, reveal: bool = False) -> str:
+    """``dsr show``: the request as labelled lines, then its timeline, one step a row and one
+    detail a line (nested values spelled out, never a Python dict)."""
+    facts = [
+        ("status", request.status + ("  OVERDUE" if request.overdue() else "")),
+        ("received", str(request.received)),
+        ("due", f"{request.due} ({request.deadline})"),
+        ("identifiers", ", ".join(request.subject_keys) or "none"),
+    ]
     if reveal and request.subject:
-        head += "".join(f"  {k} = {v}\n" for k, v in request.subject.items())
-    rows = [(e.at, e.step, e.audit_seq or "", _short(e.detail)) for e in request.events]
-    emit(head + to_table(["at", "step", "audit #", "detail"], rows, title="Timeline"), output)
+        facts += [(f"  {k}", str(v)) for k, v in request.subject.items()]
+    width = max(len(label) for label, _ in facts)
+    head = f"{request.id}: {request.type} request under {request.regime.upper()}\n" + "".join(
+        f"  {label:<{width}}  {value}\n" for label, value in facts)
+    rows = [(e.at, e.step, e.audit_seq or "", _detail_lines(e.detail)) for e in request.events]
+    return head + "\n" + to_table(["at", "step", "audit #", "detail"], rows, title="Timeline")
 
 
-def _short(detail: dict[str, object]) -> str:
-    return "; ".join(f"{k}: {v}" for k, v in detail.items() if k != "files")
+def _detail_lines(detail: dict[str, object]) -> str:
+    """An event's detail, one ``key: value`` a line; a mapping's entries indented below it."""
+    lines: list[str] = []
+    for key, value in detail.items():
+        if key == "files":
+            continue
+        label = key.replace("_", " ")
+        if isinstance(value, dict):
+            lines.append(f"{label}:" if value else f"{label}: none")
+            lines += [f"  {k}: {_entry(v)}" for k, v in value.items()]
+        else:
+            lines.append(f"{label}: {_plain(value)}")
+    return "\n".join(lines)
+
+
+def _entry(value: object) -> str:
+    """A plan or result entry: ``[action, rows]`` reads ``action, N row(s)``."""
+    if isinstance(value, list | tuple) and len(value) == 2 and isinstance(value[1], int) \
+            and not isinstance(value[1], bool):
+        return f"{_plain(value[0])}, {value[1]} row(s)"
+    return _plain(value)
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(_plain(v) for v in value) if value else "none"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_plain(v)}" for k, v in value.items()) or "none"
+    return "" if value is None else str(value)
 
 
 @dsr_group.command("locate")
@@ -282,6 +332,69 @@ def rectify_command(app: AppContext, request_id: str, assignments: tuple[str, ..
         text += "This is the plan; run again with --apply to execute it.\n"
     emit(text, output)
     _exit_unverified(result.verification)
+
+
+def _lifecycle_output(request: dsr.Request, what: str, fmt: str, output: Path | None) -> None:
+    if fmt == "json":
+        emit(to_json(request.to_dict()), output)
+    else:
+        emit(f"{request.id}  {what}; status {request.status}, due {request.due}\n", output)
+
+
+@dsr_group.command("close")
+@click.argument("request_id")
+@click.option("--note", help="What was done (recorded in the timeline and the audit log, personal data masked). "
+                             "Required to close a request whose erasure or rectification did not verify.")
+@output_options("table", "json")
+@click.pass_obj
+def close_command(app: AppContext, request_id: str, note: str | None, fmt: str, output: Path | None) -> None:
+    """Mark a request answered (status done). Open or unverified requests only; exit 2 otherwise."""
+    request = dsr.close_request(app.workspace(), request_id, note=note)
+    _lifecycle_output(request, "closed", fmt, output)
+
+
+@dsr_group.command("refuse")
+@click.argument("request_id")
+@click.option("--reason", required=True,
+              help="Why the request is manifestly unfounded or excessive (GDPR art. 12(5)); tell the subject too.")
+@output_options("table", "json")
+@click.pass_obj
+def refuse_command(app: AppContext, request_id: str, reason: str, fmt: str, output: Path | None) -> None:
+    """Refuse an open request, with the reason (GDPR art. 12(4)/(5)). Counts as refused in the audit report."""
+    request = dsr.refuse_request(app.workspace(), request_id, reason)
+    _lifecycle_output(request, "refused", fmt, output)
+
+
+@dsr_group.command("cancel")
+@click.argument("request_id")
+@click.option("--reason", required=True, help="How the subject withdrew the request.")
+@output_options("table", "json")
+@click.pass_obj
+def cancel_command(app: AppContext, request_id: str, reason: str, fmt: str, output: Path | None) -> None:
+    """Cancel an open request the subject withdrew; no deadline runs any more."""
+    request = dsr.cancel_request(app.workspace(), request_id, reason)
+    _lifecycle_output(request, "cancelled", fmt, output)
+
+
+@dsr_group.command("extend")
+@click.argument("request_id")
+@click.option("--by", "by", required=True, metavar="PERIOD",
+              help="How much longer: 2months, 1 month, 45 days (GDPR at most 2 months in all, CCPA 45 days; "
+                   "PIPL none).")
+@click.option("--notified", required=True, type=click.DateTime(["%Y-%m-%d"]),
+              help="Date the subject was told of the extension and why (within the current deadline).")
+@click.option("--reason", required=True, help="Why more time is needed (complexity, number of requests).")
+@output_options("table", "json")
+@click.pass_obj
+def extend_command(app: AppContext, request_id: str, by: str, notified: Any, reason: str, fmt: str,
+                   output: Path | None) -> None:
+    """Extend an open request's deadline, with notice to the subject (GDPR art. 12(3), CCPA 1798.130).
+
+    The total extension is capped per regime from the first due date; a second extension may
+    use only what the first left. Exit 2 when refused (not open, beyond the cap, notice late).
+    """
+    request = dsr.extend_request(app.workspace(), request_id, by, reason=reason, notified=notified.date())
+    _lifecycle_output(request, "extended", fmt, output)
 
 
 def _status(verification: dict[str, Any]) -> str:

@@ -24,7 +24,7 @@ from govkit.keys import (
 
 @click.group("keys", short_help="Create, rotate and list the workspace keys.")
 def keys_group() -> None:
-    """The workspace keys: they sign the audit log (and will pseudonymise and encrypt).
+    """The workspace keys: they sign the audit log, and keyed operators and packages derive from them.
 
     \b
     Keys live in .govkit/keys/ (owner-only). Back them up: without them the audit log

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -30,14 +31,15 @@ def audit_command(app: AppContext, fmt: str, output: Path | None) -> None:
 
     HTML is one self-contained file (inline CSS and SVG charts, no scripts) for screen and
     print; md is for wikis; json is for tools. Without --output, HTML goes to
-    .govkit/reports/audit.html and the path is printed; md and json go to stdout.
+    reports/audit.html in the workspace (owner-only) and the path is printed; md and json
+    go to stdout.
     """
     workspace = app.workspace()
     with audit_action(workspace.state_dir, "report.audit", {"format": fmt}):
         text = render_audit_view(audit_view(workspace), fmt, workspace.root)
     if output is None and fmt == "html":
-        output = workspace.state_dir / "reports" / "audit.html"
-    emit(text, output, private=_in_state(output, workspace.state_dir))
+        output = reports_dir(workspace.root) / "audit.html"
+    emit(text, output, private=_private(output, workspace))
 
 
 @report_group.command("ropa")
@@ -50,20 +52,32 @@ def ropa_command(app: AppContext, fmt: str, output: Path | None) -> None:
     basis, data subjects, recipients, transfers, safeguards), with the data categories,
     retention and assets the inventory shows it covers; then one row per asset holding
     personal data that no activity declares. Where the policy is silent the record says
-    "not declared in the policy". Without --output, HTML goes to .govkit/reports/ropa.html;
-    csv goes to stdout.
+    "not declared in the policy". Without --output, HTML goes to reports/ropa.html in the
+    workspace (owner-only); csv goes to stdout.
     """
     workspace = app.workspace()
-    text = render_ropa(ropa_view(workspace), fmt, workspace.root)
+    with audit_action(workspace.state_dir, "report.ropa", {"format": fmt}):
+        text = render_ropa(ropa_view(workspace), fmt, workspace.root)
     if output is None and fmt == "html":
-        output = workspace.state_dir / "reports" / "ropa.html"
-    emit(text, output, private=_in_state(output, workspace.state_dir))
+        output = reports_dir(workspace.root) / "ropa.html"
+    emit(text, output, private=_private(output, workspace))
 
 
-def _in_state(output: Path | None, state_dir: Path) -> bool:
-    """A report kept in .govkit/ is owner-only like the rest of it; one written elsewhere
-    (``--output``) is the user's file, with the usual mode."""
-    return output is not None and output.resolve().is_relative_to(state_dir.resolve())
+def reports_dir(root: Path) -> Path:
+    """Where reports go without --output, for every workspace, the demo's too: ``reports/``
+    at the workspace root, in sight (not hidden in .govkit/), owner-only (0700, files 0600):
+    reports quote masked evidence only, but they map where personal data lives."""
+    return root / "reports"
+
+
+def _private(output: Path | None, workspace: Any) -> bool:
+    """A report in the workspace's reports/ or .govkit/ is owner-only like the rest of the
+    state; one written elsewhere (``--output``) is the user's file, with the usual mode."""
+    if output is None:
+        return False
+    where = output.resolve()
+    return any(where.is_relative_to(folder.resolve())
+               for folder in (workspace.state_dir, reports_dir(workspace.root)))
 
 
 def register(group: click.Group) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -14,16 +15,21 @@ from govkit.cli.options import emit, output_options, to_json, to_table
 @click.command("risk", short_help="Measure re-identification risk: k-anonymity, l-diversity.")
 @click.argument("target")
 @click.option("--table", metavar="NAME", help="With a database TARGET: the table to measure.")
-@click.option("--quasi-identifiers", "-q", required=True, metavar="A,B,C",
-              help="Columns an attacker may know from elsewhere (birth date, postcode, gender...).")
+@click.option("--quasi-identifiers", "quasi_identifiers", metavar="A,B,C",
+              help="Columns an attacker may know from elsewhere (birth date, postcode, gender...). Required.")
+@click.option("-q", "quasi_short", metavar="A,B,C", hidden=True,
+              help="Deprecated spelling of --quasi-identifiers (-q is --quiet everywhere else).")
 @click.option("--sensitive", metavar="COLUMN", help="Also measure l-diversity of this column.")
 @click.option("--k", "k", type=click.IntRange(min=1), default=5, show_default=True,
               help="Records in classes smaller than this are at risk.")
-@click.option("--fail", is_flag=True, help="Exit 1 when the data is not k-anonymous.")
+@click.option("--fail-on", "fail_on", type=click.Choice(["at-risk"]),
+              help="Exit 1 when records are at risk (the data is not k-anonymous).")
+@click.option("--fail", is_flag=True, hidden=True, help="Deprecated spelling of --fail-on at-risk.")
 @output_options("table", "json")
 @click.pass_obj
-def risk_command(app: AppContext, target: str, table: str | None, quasi_identifiers: str, sensitive: str | None,
-                 k: int, fail: bool, fmt: str, output: Path | None) -> None:
+def risk_command(app: AppContext, target: str, table: str | None, quasi_identifiers: str | None,
+                 quasi_short: str | None, sensitive: str | None, k: int, fail_on: str | None, fail: bool, fmt: str,
+                 output: Path | None) -> None:
     """Report how re-identifiable TARGET (a CSV/JSONL/Parquet file, or a database with --table) is.
 
     Rows sharing all quasi-identifier values form an equivalence class; a record in a class
@@ -33,6 +39,13 @@ def risk_command(app: AppContext, target: str, table: str | None, quasi_identifi
     sensitive values in a class). Streams the data: memory grows with the number of
     classes, not rows.
     """
+    if quasi_short is not None:
+        logging.getLogger("govkit").warning(
+            "'risk -q' is deprecated and will mean --quiet, as everywhere else: use --quasi-identifiers")
+        quasi_identifiers = quasi_identifiers or quasi_short
+    if not quasi_identifiers:
+        raise click.UsageError("Missing option '--quasi-identifiers'.")
+    fail = fail or fail_on == "at-risk"
     from govkit.actions.risk import file_opener, measure, table_opener
 
     quasi = [q.strip() for q in quasi_identifiers.split(",") if q.strip()]

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from govkit.cli import EXIT_FINDINGS, AppContext
-from govkit.cli.options import emit, output_options, to_json, to_table
+from govkit.cli.options import emit, format_option, output_options, to_json, to_table
 
 
 @click.group("runs", invoke_without_command=True, short_help="List, resume or abandon runs that change data.")
@@ -49,9 +49,10 @@ def runs_group(ctx: click.Context, fmt: str, output: Path | None, show_all: bool
 
 @runs_group.command("resume", short_help="Complete an interrupted run.")
 @click.argument("run_id")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@format_option("table", "json", default="table")
+@click.option("--json", "as_json", is_flag=True, hidden=True, help="Old spelling of --format json.")
 @click.pass_obj
-def resume_command(app: AppContext, run_id: str, as_json: bool) -> None:
+def resume_command(app: AppContext, run_id: str, fmt: str, as_json: bool) -> None:
     """Complete the interrupted run RUN_ID from its stored plan: the units not yet committed,
     then verification, the "finished" audit record and (for erasure) the certificate. A unit
     that had committed before the interruption is recognised and never applied twice.
@@ -66,7 +67,7 @@ def resume_command(app: AppContext, run_id: str, as_json: bool) -> None:
                    + "; ".join(failed.result.problems[:5]), err=True)
         raise SystemExit(EXIT_FINDINGS) from None
     data = _summary(result)
-    if as_json:
+    if as_json or fmt == "json":
         emit(to_json({"run": run_id, **data}), None)
     click.echo(f"run {run_id} completed: {data.get('summary', 'done')}", err=True)
     if data.get("status") in ("failed", "incomplete"):
