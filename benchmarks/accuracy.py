@@ -47,6 +47,7 @@ from typing import Any
 from accuracy_business import add_business_columns
 from accuracy_holdout import add_holdout_columns
 from accuracy_holdout2 import add_holdout2_columns
+from accuracy_realworld import Tally as Score  # one precision/recall/F1 tally for every group
 from accuracy_realworld import print_realworld, run_realworld
 
 from govkit.demo import SyntheticData
@@ -90,26 +91,6 @@ class LabeledColumn:
     @property
     def expected_text(self) -> str:
         return "+".join(sorted(canonical for canonical, _ in self.slots)) or "-"
-
-
-@dataclass(slots=True)
-class Score:
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
 
 
 @dataclass(slots=True)
