@@ -289,13 +289,7 @@ class DatabaseCounter:
     def __call__(self, asset: AssetRecord, rule: RetentionRule, cutoff: datetime) -> int:
         if asset.kind == "file" or rule.timestamp == MTIME:
             return _count_file(asset, cutoff)
-        source = self._source(asset)
-        table = self._table(source, asset)
-        columns = {c.name.lower(): c for c in table.columns}
-        timestamp = columns.get(rule.timestamp.lower())
-        if timestamp is None:
-            raise SourceError(f"{table.qualified} has no column {rule.timestamp}")
-        value, sql_type = _cutoff_value(timestamp.kind, cutoff, timestamp.name)
+        source, table, columns, timestamp, value, sql_type = self.dated(asset, rule, cutoff)
         ts_column = sa.column(timestamp.name, sql_type)
         extra: dict[str, sa.ColumnClause[Any]] = {}
         for exception in rule.exceptions:
@@ -317,6 +311,19 @@ class DatabaseCounter:
                 return int(conn.execute(query).scalar_one())
         except SQLAlchemyError as exc:
             raise source.error(exc, f"cannot count rows past retention in {table.qualified}") from None
+
+    def dated(self, asset: AssetRecord, rule: RetentionRule, cutoff: datetime) -> tuple[
+            DatabaseSource, TableInfo, dict[str, Any], Any, Any, sa.types.TypeEngine[Any]]:
+        """The asset's source and table, its columns by lower-case name, the rule's timestamp
+        column, and the cutoff in that column's own terms (value and SQL type)."""
+        source = self._source(asset)
+        table = self._table(source, asset)
+        columns = {c.name.lower(): c for c in table.columns}
+        timestamp = columns.get(rule.timestamp.lower())
+        if timestamp is None:
+            raise SourceError(f"{table.qualified} has no column {rule.timestamp}")
+        value, sql_type = _cutoff_value(timestamp.kind, cutoff, timestamp.name)
+        return source, table, columns, timestamp, value, sql_type
 
     def _source(self, asset: AssetRecord) -> DatabaseSource:
         key = asset.source_name or asset.source

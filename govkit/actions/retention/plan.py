@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from govkit.errors import GovkitError, SourceError
 from govkit.inventory.store import AssetRecord, Inventory
-from govkit.policy.evaluate import DatabaseCounter, _count_file, _cutoff_value
+from govkit.policy.evaluate import DatabaseCounter, _count_file
 from govkit.policy.loader import Policy
 from govkit.policy.resolve import Resolver, Where
 from govkit.policy.schema import MTIME, RetentionRule
@@ -128,13 +128,7 @@ class _Counter(DatabaseCounter):
 
     def stats(self, asset: AssetRecord, rule: RetentionRule, cutoff: datetime,
               children: list[tuple[AssetRecord, list[str], list[str]]]) -> dict[str, Any]:
-        source = self._source(asset)
-        table = self._table(source, asset)
-        columns = {c.name.lower(): c for c in table.columns}
-        timestamp = columns.get(rule.timestamp.lower())
-        if timestamp is None:
-            raise SourceError(f"{table.qualified} has no column {rule.timestamp}")
-        value, sql_type = _cutoff_value(timestamp.kind, cutoff, timestamp.name)
+        source, table, columns, timestamp, value, sql_type = self.dated(asset, rule, cutoff)
         clause = sa.table(table.name, *[sa.column(c.name, sql_type) if c is timestamp else sa.column(c.name)
                                         for c in table.columns], schema=table.schema)
         ts = clause.c[timestamp.name]
