@@ -294,7 +294,8 @@ def erase_request(
         if not apply:
             with audit_action(workspace.state_dir, "dsr.erase-plan", {"request_id": request_id}) as entry:
                 report = _locate(workspace, registry, request_id, policy, inventory)
-                plan = plan_erasure(workspace, report, policy=policy, inventory=inventory)
+                plan = _own_pack(plan_erasure(workspace, report, policy=policy, inventory=inventory),
+                                 request.regime, policy)
                 entry.counts.update(tables=len(plan.steps), holds=len(plan.holds))
                 registry.add_event(request_id, "erasure-planned", {
                     "steps": {f"{s.source_name or s.source}:{s.asset}": s.action for s in plan.steps},
@@ -304,7 +305,7 @@ def erase_request(
             result.audit_seq = entry.record.seq if entry.record is not None else None
             return result
         report = _locate(workspace, registry, request_id, policy, inventory)
-        plan = plan_erasure(workspace, report, policy=policy, inventory=inventory)
+        plan = _own_pack(plan_erasure(workspace, report, policy=policy, inventory=inventory), request.regime, policy)
         if plan.holds:
             with audit_action(workspace.state_dir, "dsr.erase", {"request_id": request_id}) as entry:
                 entry.outcome = "refused"
@@ -729,6 +730,16 @@ def _regime_step(step: dict[str, Any], regime: str | None, policy: Policy | None
         out["keeping_basis"] = None
     out["why"] = _regime_origin(str(step.get("why") or ""), regime, policy)
     return out
+
+
+def _own_pack(plan: ErasurePlan, regime: str | None, policy: Policy) -> ErasurePlan:
+    """The plan as the request's regime reads it: a step chosen by a ``dsr.default_erasure``
+    the merged policy took from another regime's pack cites the request's own pack (the plan
+    table, the stored plan and the certificate then agree)."""
+    if regime is not None:
+        for step in plan.steps:
+            step.why = _regime_origin(step.why, regime, policy)
+    return plan
 
 
 def _regime_origin(why: str, regime: str, policy: Policy | None) -> str:
