@@ -337,22 +337,9 @@ def _write_keyset(path: Path, keyset: Keyset) -> None:
             {**v.public(), "material": base64.b64encode(v.material).decode("ascii")} for v in keyset.versions
         ],
     }
-    data = (json.dumps(document, indent=2) + "\n").encode("utf-8")
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if _POSIX:
-            os.chmod(temp, 0o600)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temp.unlink()
-        raise
-    fsync_dir(path.parent)
+    from govkit.private import write_private_atomic
+
+    write_private_atomic(path, json.dumps(document, indent=2) + "\n")
 
 
 def _ensure_private_dir(folder: Path) -> None:

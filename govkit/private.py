@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 from pathlib import Path
 
 FILE_MODE = 0o600
@@ -54,17 +55,30 @@ def write_private(path: Path, data: str | bytes) -> None:
 
 
 def write_private_atomic(path: Path, data: str | bytes) -> None:
-    """Write ``data`` to ``path`` whole or not at all: a 0600 temporary file beside it, fsynced,
-    renamed over it. For state a crash must never leave half-written (run files, certificates)."""
+    """Write ``data`` to ``path`` whole or not at all: a fresh 0600 temporary file beside it,
+    fsynced, renamed over it, and the folder fsynced so the rename is durable. The one writer
+    for state a crash must never leave half-written (keys, anchors, run files, certificates)."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     try:
-        os.write(fd, raw)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temp, path)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(raw)
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(OSError):
+            os.chmod(temp, FILE_MODE)  # whatever the umask did
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
 
 
 def tighten(folder: Path) -> None:

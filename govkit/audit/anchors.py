@@ -56,7 +56,6 @@ import json
 import logging
 import os
 import re
-import secrets
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
@@ -152,26 +151,10 @@ def _check(seq: Any, digest: Any) -> None:
 
 def write_anchor_file(path: Path, seq: int, digest: str) -> None:
     """Write ``{"seq", "hash"}`` to ``path`` atomically (0600), e.g. ``runs/<run>/anchor.json``."""
-    data = (encode(seq, digest) + "\n").encode("ascii")
+    from govkit.private import write_private_atomic
+
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temp.unlink()
-        raise
-    if os.name == "posix":
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    write_private_atomic(path, encode(seq, digest) + "\n")
 
 
 def record_anchor(state_dir: Path, holder: str, seq: int, digest: str) -> None:

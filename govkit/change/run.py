@@ -79,10 +79,6 @@ def runs_dir(state_dir: Path) -> Path:
     return private_dir(state_dir / RUNS_DIR)
 
 
-#: Run files are written whole or not at all (a crash must not leave a torn run.json).
-_write_private = write_private_atomic
-
-
 def _plain(value: Any) -> Any:
     if isinstance(value, bytes | bytearray | memoryview):
         return "b:" + bytes(value).hex()
@@ -203,9 +199,9 @@ class ChangeRun:
             meta = {"id": run_id, "kind": kind, "target": target, "status": "running", "started_at": now(),
                     "ended_at": None, "params": params, "plan_digest": digest, "sources": sources,
                     "files": [str(p) for p in files], "key_id": primary_key_id(state_dir)}
-            _write_private(path / "run.json", json.dumps(meta, indent=2, default=str).encode())
-            _write_private(path / "run.key", key.hex().encode())
-            _write_private(path / "plan.sealed", _seal(key, plan).encode())
+            write_private_atomic(path / "run.json", json.dumps(meta, indent=2, default=str).encode())
+            write_private_atomic(path / "run.key", key.hex().encode())
+            write_private_atomic(path / "plan.sealed", _seal(key, plan).encode())
             run = cls(state_dir, run_id)
             run.acquire()
         try:
@@ -291,7 +287,7 @@ class ChangeRun:
         """Close the run (``finished``, ``failed``, ``abandoned``) and shred its key and plan."""
         self.journal.append({"t": "end", "status": status})
         self.meta.update(status=status, ended_at=now())
-        _write_private(self.dir / "run.json", json.dumps(self.meta, indent=2, default=str).encode())
+        write_private_atomic(self.dir / "run.json", json.dumps(self.meta, indent=2, default=str).encode())
         for name in ("plan.sealed", "run.key"):
             with contextlib.suppress(FileNotFoundError):
                 (self.dir / name).unlink()
