@@ -18,9 +18,13 @@ from govkit.errors import UsageError
 
 #: run kind -> "module:function(run, workspace) -> result"
 RESUMERS: dict[str, str] = {
+    "access.apply": "govkit.actions.access.apply:resume_apply",
     "anonymize.in-place": "govkit.actions.anonymize.run:resume_in_place",
     "dsr.erase": "govkit.actions.dsr.service:resume_erasure",
     "dsr.rectify": "govkit.actions.dsr.service:resume_rectification",
+    "retention.apply": "govkit.actions.retention.apply:resume",
+    "retention.files": "govkit.actions.retention.files:resume_files",
+    "archive.restore": "govkit.actions.retention.restore:resume_restore",
 }
 
 

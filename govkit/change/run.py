@@ -503,6 +503,38 @@ class ChangeRun:
         failpoints.reach("unit.journaled")
         return data
 
+    def removal_unit(self, key: str, path: Path, keep: Callable[[], dict[str, Any]] | None = None) -> dict[str, Any]:
+        """Remove ``path`` once; ``keep()`` first copies it somewhere (an archive) and returns counts.
+
+        Whether the file still exists tells a resume which side of the unlink a crash fell on:
+        an intent whose file is gone was applied; one whose file is still there (unchanged,
+        by its digest) is done again, ``keep()`` included (it must be idempotent: an archive
+        segment is rewritten under the same name). A file changed since the intent stops the
+        resume with :class:`UnitConflict`: what was archived is no longer what would be removed.
+        """
+        path = path.resolve()
+        state = self.journal.unit(key)
+        if state.status == "committed":
+            return self._public(state.data)
+        if state.status == "intended" and not path.exists():
+            self.journal.append({"t": "commit", "unit": key, "recovered": True})
+            return self._public(self.journal.unit(key).data)
+        before = self.file_digest(path)
+        if state.status == "intended" and before != state.before:
+            raise UnitConflict(f"{path.name} changed since run {self.id} was interrupted: it was archived as it "
+                               f"was then; check it, then 'govkit runs abandon {self.id}'")
+        data = keep() if keep is not None else {}
+        data = {**data, "files": 1}
+        failpoints.reach("unit.applied")
+        self.journal.append({"t": "intent", "unit": key, "before": before, "data": data})
+        failpoints.reach("unit.intended")
+        path.unlink()
+        _fsync_dir(path.parent)
+        failpoints.reach("unit.committed")
+        self.journal.append({"t": "commit", "unit": key})
+        failpoints.reach("unit.journaled")
+        return self._public(data)
+
     def sealed_of(self, key: str) -> Any:
         """The sealed data of a unit's intent (as given to :meth:`db_unit`), or ``None``."""
         sealed = self.journal.unit(key).sealed

@@ -28,6 +28,7 @@ Violations never contain data values, only names, counts and rule positions.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -43,7 +44,7 @@ from govkit.errors import GovkitError, SourceError, UsageError
 from govkit.inventory.store import AssetRecord, Inventory, InventoryRow
 from govkit.policy.loader import Policy, active_policy
 from govkit.policy.resolve import FieldClass, Resolver, Where
-from govkit.policy.schema import MTIME, RetentionRule, Sensitivity
+from govkit.policy.schema import FILE_DATES, MTIME, NAME_DATE, RetentionRule, Sensitivity
 from govkit.sources.database import DatabaseSource, TableInfo
 from govkit.workspace import Workspace
 
@@ -215,9 +216,15 @@ def _retention_check(
     columns = {str(f["name"]).lower(): f for f in (record.fields if record else [])}
     is_file = record is not None and record.kind == "file"
     problem = None
-    if rule.timestamp == MTIME and not is_file:
-        problem = f"retention rule \"{rule.label}\" dates rows by {MTIME}, but {where.asset} is a table, not a file"
-    elif rule.timestamp != MTIME and record is not None and rule.timestamp.lower() not in columns:
+    if rule.timestamp in FILE_DATES and not is_file:
+        problem = (f"retention rule \"{rule.label}\" dates rows by {rule.timestamp}, but {where.asset} is a table, "
+                   "not a file")
+    elif rule.timestamp == NAME_DATE and file_date(where.asset, rule.timestamp) is None:
+        problem = f'retention rule "{rule.label}" dates files by the date in their name, but {where.asset} has none'
+    elif rule.timestamp not in FILE_DATES and is_file:
+        problem = (f'retention rule "{rule.label}" dates rows by {rule.timestamp}; a file is dated as a whole: '
+                   f"use $mtime or $name")
+    elif rule.timestamp not in FILE_DATES and record is not None and rule.timestamp.lower() not in columns:
         candidates = [str(f["name"]) for f in columns.values() if f.get("kind") in ("datetime", "date")]
         hint = f" (date columns: {', '.join(candidates)})" if candidates else ""
         problem = f'retention rule "{rule.label}" dates rows by {rule.timestamp}, which {where.asset} lacks{hint}'
@@ -287,8 +294,8 @@ class DatabaseCounter:
         self._sources.clear()
 
     def __call__(self, asset: AssetRecord, rule: RetentionRule, cutoff: datetime) -> int:
-        if asset.kind == "file" or rule.timestamp == MTIME:
-            return _count_file(asset, cutoff)
+        if asset.kind == "file" or rule.timestamp in FILE_DATES:
+            return _count_file(asset, cutoff, rule.timestamp)
         source, table, columns, timestamp, value, sql_type = self.dated(asset, rule, cutoff)
         ts_column = sa.column(timestamp.name, sql_type)
         extra: dict[str, sa.ColumnClause[Any]] = {}
@@ -367,14 +374,33 @@ def _cutoff_value(kind: str, cutoff: datetime, column: str) -> tuple[Any, sa.typ
     raise SourceError(f"timestamp column {column} holds {kind} values, not dates or times")
 
 
-def _count_file(asset: AssetRecord, cutoff: datetime) -> int:
-    """A file is one "row": 1 if it was last modified before the cutoff."""
-    path = Path(asset.source) / asset.name
+def _count_file(asset: AssetRecord, cutoff: datetime, timestamp: str = MTIME) -> int:
+    """A file is one "row": 1 if it is dated (modified, or by its name) before the cutoff."""
+    dated = file_date(Path(asset.source) / asset.name, timestamp)
+    if dated is None:
+        raise SourceError(f"{asset.name}: no date in its name (timestamp: $name)")
+    return 1 if dated < cutoff else 0
+
+
+#: Dates in file names: 2021-03-04, 2021_03_04, 2021.03.04, 20210304 (not inside a longer number).
+_NAME_DATE = re.compile(r"(?<!\d)(19\d\d|20\d\d)([-_.]?)(0[1-9]|1[0-2])\2(0[1-9]|[12]\d|3[01])(?!\d)")
+
+
+def file_date(path: Path | str, timestamp: str) -> datetime | None:
+    """When a file is dated: its modification time (UTC, naive) or the last date in its name."""
+    if timestamp == NAME_DATE:
+        found = list(_NAME_DATE.finditer(Path(path).name))
+        if not found:
+            return None
+        year, _, month, day = found[-1].groups()
+        try:
+            return datetime(int(year), int(month), int(day))
+        except ValueError:
+            return None
     try:
-        modified = datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(tzinfo=None)
+        return datetime.fromtimestamp(Path(path).stat().st_mtime, UTC).replace(tzinfo=None)
     except OSError as exc:
-        raise SourceError(f"{asset.name}: cannot read its modification time ({type(exc).__name__})") from None
-    return 1 if modified < cutoff else 0
+        raise SourceError(f"{Path(path).name}: cannot read its modification time ({type(exc).__name__})") from None
 
 
 # -- the workspace entry point -------------------------------------------------------------------------

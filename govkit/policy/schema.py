@@ -67,6 +67,10 @@ Read = Literal["clear", "masked", "none"]
 
 #: ``timestamp: $mtime`` in a retention rule: a file's modification time, not a column.
 MTIME = "$mtime"
+#: ``timestamp: $name``: the date in a file's name (``export-2021-03-04.csv``, ``app_20210304.log``).
+NAME_DATE = "$name"
+#: The timestamps that date a file as a whole rather than a row.
+FILE_DATES = (MTIME, NAME_DATE)
 
 
 class Sensitivity(StrEnum):
@@ -417,17 +421,41 @@ class RetentionRule(Rule):
     period: PeriodValue
     action: Action
     exceptions: list[RetentionException] = Field(default_factory=list)
+    #: Child tables (globs) whose rows referencing an expiring row go with it when they have no
+    #: retention rule of their own; ``true`` for every child. Without it, such a child stops
+    #: ``retention apply`` (the rows would be orphaned or the delete would fail).
+    cascade: bool | list[Glob] = False
+    #: The law that obliges keeping the rows for ``period`` (tax law for invoices): the period is
+    #: then also a minimum, and an erasure request meets it (see ``on_erasure``).
+    legal_basis: str | None = None
+    #: What an erasure does to the subject's rows still inside an obligation to keep them:
+    #: ``retain`` (keep, restricted), ``anonymize`` (keep the row, anonymize its personal
+    #: fields) or ``delete`` (erasure wins). Only with ``legal_basis``; defaults to ``retain``.
+    on_erasure: ErasureAction | None = None
     cite: list[str] = Field(default_factory=list)
     note: str | None = None
 
     SELECTOR_KEYS: ClassVar[frozenset[str]] = frozenset({"source", "assets", "categories"})
 
     @model_validator(mode="after")
+    def _erasure_needs_obligation(self) -> Self:
+        if self.on_erasure is not None and not (self.legal_basis or "").strip():
+            raise _error("on_erasure says how an erasure meets an obligation to keep; it needs the legal_basis "
+                         "of that obligation", at=("on_erasure",))
+        return self
+
+    def cascades_to(self, child: str) -> bool:
+        """Whether rows of ``child`` (a table without its own rule) go with the expiring rows."""
+        if isinstance(self.cascade, bool):
+            return self.cascade
+        return any(matches_asset(pattern, child) for pattern in self.cascade)
+
+    @model_validator(mode="after")
     def _selects_something(self) -> Self:
         if not self.assets and not self.categories:
             raise _error("a retention rule needs assets (table or file globs) or categories")
         if not self.timestamp.strip():
-            raise _error("timestamp cannot be empty: name a column, or $mtime for files", at=("timestamp",))
+            raise _error("timestamp cannot be empty: name a column, or $mtime or $name for files", at=("timestamp",))
         return self
 
     def selectors(self) -> list[Selector]:

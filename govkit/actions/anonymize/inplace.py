@@ -26,7 +26,7 @@ failed verification cannot undo committed units and does not try to: the run end
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -66,6 +66,7 @@ def check_in_place(plan: Plan, tables: Sequence[Any]) -> None:
 def apply_in_place(
     source: Any, tables: Sequence[Any], plan: Plan, context: OperatorContext, result: ExportResult,
     *, run: ChangeRun, batch_size: int = 5000, verify: bool = True,
+    rows_filter: Callable[[Any], Any] | None = None, unit_prefix: str = "",
 ) -> None:
     """Rewrite the planned columns of ``tables`` in ``source``, one journaled unit per key range.
 
@@ -73,6 +74,10 @@ def apply_in_place(
     problems go to ``result.problems`` (``table.column``, never values). Every table is
     rewritten and verified even when an earlier one failed verification: stopping halfway
     would only leave a less predictable mix of changed and unchanged tables.
+
+    ``rows_filter(table_clause)``, when given, limits the rewrite (and its verification) to the
+    rows it selects (retention anonymizes only the rows past their period); ``unit_prefix``
+    keeps the units of several calls in one run apart.
     """
     check_in_place(plan, tables)
     checks: list[tuple[Any, list[tuple[str, Any, FieldPlan]], Transformer]] = []
@@ -85,17 +90,18 @@ def apply_in_place(
         tracker = Transformer([c.name for c in table.columns], plans, context)
         tracker.fingerprint = run.fingerprint  # type: ignore[method-assign]  # stable across a resume
         _rewrite_table(run, source, table, steps, tracker, result, batch_size, remember=verify,
-                       more=run.phase_data("verified") is None)
+                       more=run.phase_data(f"{unit_prefix}verified") is None, rows_filter=rows_filter,
+                       unit_prefix=unit_prefix)
         result.outputs.append(f"{source.display} {table.qualified} (in place)")
         checks.append((table, steps, tracker))
     if not verify:
         return
-    done = run.phase_data("verified")
+    done = run.phase_data(f"{unit_prefix}verified")
     if done is None:
         failpoints.reach("verify.started")
         problems = [p for table, steps, tracker in checks
-                    for p in verify_table(source, table, steps, tracker, batch_size)]
-        run.phase("verified", {"problems": problems})
+                    for p in verify_table(source, table, steps, tracker, batch_size, rows_filter=rows_filter)]
+        run.phase(f"{unit_prefix}verified", {"problems": problems})
         failpoints.reach("run.verified")
     else:
         problems = list(done.get("problems") or [])
@@ -105,6 +111,7 @@ def apply_in_place(
 def _rewrite_table(
     run: ChangeRun, source: Any, table: Any, steps: list[tuple[str, Any, FieldPlan]], tracker: Transformer,
     result: ExportResult, batch_size: int, *, remember: bool, more: bool = True,
+    rows_filter: Callable[[Any], Any] | None = None, unit_prefix: str = "",
 ) -> None:
     names = [c.name for c in table.columns]
     pk = list(table.primary_key)
@@ -112,11 +119,13 @@ def _rewrite_table(
     clause = sa.table(table.name, *[sa.column(n) for n in names], schema=table.schema)
     key_expr = clause.c[pk[0]] if len(pk) == 1 else sa.tuple_(*[clause.c[k] for k in pk])
     select = sa.select(*[clause.c[n] for n in wanted]).order_by(*[clause.c[k] for k in pk])
+    if rows_filter is not None:
+        select = select.where(rows_filter(clause))
     update = sa.update(clause).where(
         *[clause.c[k] == sa.bindparam(f"pk_{i}") for i, k in enumerate(pk)]
     ).values({name: sa.bindparam(f"v_{i}") for i, (name, _, _) in enumerate(steps)})
     position = {n: i for i, n in enumerate(wanted)}
-    prefix = f"{table.qualified}#"
+    prefix = f"{unit_prefix}{table.qualified}#"
 
     def bound(value: Any) -> Any:
         return sa.literal(value) if len(pk) == 1 else sa.tuple_(*[sa.literal(v) for v in value])
@@ -223,11 +232,15 @@ def _replaced(tracker: Transformer, chosen: FieldPlan, old: Sequence[Any], new: 
 
 def verify_table(
     source: Any, table: Any, steps: Sequence[tuple[str, Any, FieldPlan]], tracker: Transformer, batch_size: int,
+    *, rows_filter: Callable[[Any], Any] | None = None,
 ) -> list[str]:
-    """Read back the transformed columns of ``table`` and check them (see the module docstring)."""
+    """Read back the transformed columns of ``table`` (the rows ``rows_filter`` selects) and check
+    them (see the module docstring)."""
     names = [name for name, _, _ in steps]
-    clause = sa.table(table.name, *[sa.column(n) for n in names], schema=table.schema)
+    clause = sa.table(table.name, *[sa.column(c.name) for c in table.columns], schema=table.schema)
     select = sa.select(*[clause.c[n] for n in names])
+    if rows_filter is not None:
+        select = select.where(rows_filter(clause))
     problems = tracker.verify(names, stream_table(source, table, batch_size, select), table.qualified)
     for index, (name, operator, _) in enumerate(steps):
         if not operator.drops_field:

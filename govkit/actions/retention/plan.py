@@ -23,12 +23,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
+from govkit.actions.retention import state as retention_state
 from govkit.errors import GovkitError, SourceError
 from govkit.inventory.store import AssetRecord, Inventory
 from govkit.policy.evaluate import DatabaseCounter, _count_file
 from govkit.policy.loader import Policy
 from govkit.policy.resolve import Resolver, Where
-from govkit.policy.schema import MTIME, RetentionRule
+from govkit.policy.schema import FILE_DATES, RetentionRule
 from govkit.report.classified import UNCLASSIFIED, classify_fields
 
 #: Column names that date a row's life, best first (a rule is usually written on the first).
@@ -127,12 +128,16 @@ class _Counter(DatabaseCounter):
     """The evaluate counter, plus the oldest row, the rows exceptions keep and child rows."""
 
     def stats(self, asset: AssetRecord, rule: RetentionRule, cutoff: datetime,
-              children: list[tuple[AssetRecord, list[str], list[str]]]) -> dict[str, Any]:
+              children: list[tuple[AssetRecord, list[str], list[str]]], since: datetime | None = None,
+              ) -> dict[str, Any]:
         source, table, columns, timestamp, value, sql_type = self.dated(asset, rule, cutoff)
         clause = sa.table(table.name, *[sa.column(c.name, sql_type) if c is timestamp else sa.column(c.name)
                                         for c in table.columns], schema=table.schema)
         ts = clause.c[timestamp.name]
         past = ts < sa.bindparam("cutoff", value, sql_type)
+        if since is not None:  # an anonymize rule's earlier runs took the rows before the watermark
+            _, _, _, _, low, _ = self.dated(asset, rule, since)
+            past = sa.and_(past, ts >= sa.bindparam("since", low, sql_type))
         for exception in rule.exceptions:
             if exception.where is not None and exception.where.column.lower() not in columns:
                 raise SourceError(f"{table.qualified} has no column {exception.where.column}")
@@ -192,7 +197,12 @@ def plan_retention(workspace: Any, policy: Policy, inventory: Inventory, *, as_o
                 columns, suggested, why = suggest_date_column(asset)
                 plan.unruled.append(Suggestion(asset.source, asset.source_name, asset.name, columns, suggested, why))
                 continue
-            plan.steps.append(_step(counter, asset, chosen.rule, chosen.origin, now, _children(asset, assets, by_name)))
+            since = None
+            if chosen.rule.action == "anonymize" and workspace is not None:
+                mark = retention_state.watermark(workspace.state_dir, asset.source, asset.name, chosen.rule.label)
+                since = datetime.fromisoformat(mark) if mark else None
+            plan.steps.append(_step(counter, asset, chosen.rule, chosen.origin, now, _children(asset, assets, by_name),
+                                    since))
     return plan
 
 
@@ -210,7 +220,7 @@ def _children(parent: AssetRecord, assets: list[AssetRecord],
 
 
 def _step(counter: _Counter, asset: AssetRecord, rule: RetentionRule, origin: Any, now: datetime,
-          children: list[tuple[AssetRecord, list[str], list[str]]]) -> RetentionStep:
+          children: list[tuple[AssetRecord, list[str], list[str]]], since: datetime | None = None) -> RetentionStep:
     cutoff = rule.period.before(now)
     step = RetentionStep(asset.source, asset.source_name, asset.name, rule.label,
                          origin.short if origin is not None else None, rule.action, rule.timestamp,
@@ -220,14 +230,16 @@ def _step(counter: _Counter, asset: AssetRecord, rule: RetentionRule, origin: An
         step.status, step.detail = "held", "the whole asset is under a legal hold"
         return step
     try:
-        if asset.kind == "file" or rule.timestamp == MTIME:
-            step.past_rows = _count_file(asset, cutoff)
+        if asset.kind == "file" or rule.timestamp in FILE_DATES:
+            step.past_rows = _count_file(asset, cutoff, rule.timestamp)
         else:
-            stats = counter.stats(asset, rule, cutoff, children)
+            stats = counter.stats(asset, rule, cutoff, children, since)
             step.past_rows, step.kept_rows, step.oldest = stats["past_rows"], stats["kept_rows"], stats["oldest"]
             step.children = stats["children"]
     except GovkitError as exc:
         step.status, step.detail = ("bad-rule" if "has no column" in str(exc) else "not-counted"), str(exc)
         return step
     step.status = "past" if step.past_rows else "ok"
+    if since is not None:
+        step.detail = f"rows before {since.date().isoformat()} were anonymized by an earlier run"
     return step

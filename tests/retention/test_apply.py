@@ -1,0 +1,176 @@
+"""``govkit retention apply`` and ``govkit archive``: exactly the expiring rows, on every dialect.
+
+The shop (``tests/retention/shop.py``) has a rule exception (VIPs), a legal hold (customer 100),
+a cascaded child (orders) and a child with its own rule (tickets) whose surviving rows keep
+their customers. Each test computes in Python what a correct run leaves and compares the
+database with it, row id by row id.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.change import harness
+from tests.retention import shop
+
+
+@pytest.fixture(autouse=True)
+def _key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOVKIT_KEY", harness.KEY)  # the key the CLI runs under signs every record
+    monkeypatch.delenv("GOVKIT_KEY_FILE", raising=False)
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
+def dialect(request: pytest.FixtureRequest) -> str:
+    if request.param != "sqlite":
+        request.applymarker(pytest.mark.server)
+    return str(request.param)
+
+
+@pytest.fixture
+def shop_url(dialect: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    name = f"govkit_ret_{uuid.uuid4().hex[:8]}"
+    url = harness.database_url(dialect, tmp_path, name)
+    shop.create(url)
+    yield url
+    harness.drop_database(dialect, name)
+
+
+def _short(name: str) -> str:
+    return name.rsplit(".", 1)[-1]
+
+
+def _apply(ws: Path, *extra: str) -> dict:  # type: ignore[type-arg]
+    done = harness.cli(ws, "retention", "apply", "--as-of", "2026-06-30", "--format", "json", *extra)
+    assert done.exit_code == 0, done.output
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+def test_delete_removes_exactly_the_expiring_rows(shop_url: str, tmp_path: Path) -> None:
+    ws = shop.workspace(tmp_path / "ws", shop_url).root
+    plan = _apply(ws)
+    customers = next(s for s in plan["steps"] if _short(s["asset"]) == "customers")
+    assert customers["held_rows"] == 1
+    assert customers["holds"]
+    assert [c["table"].rsplit(".", 1)[-1] for c in customers["children"] if c["mode"] == "cascade"] == ["orders"]
+    assert [_short(s["asset"]) for s in plan["steps"]] == ["tickets", "customers"]  # the child with a rule first
+    assert shop.ids(shop_url, "customers") == set(range(1, 121))  # the plan changed nothing
+
+    done = _apply(ws, "--apply")
+    assert [r["verification"] for r in done["runs"]] == ["passed"]
+    kept = shop.expected_customers()
+    assert shop.ids(shop_url, "customers") == kept
+    assert shop.ids(shop_url, "tickets") == shop.expected_tickets()
+    assert {i // 2 for i in shop.ids(shop_url, "orders")} == kept  # orders went with their customers only
+    assert shop.HELD in kept
+    assert 110 in kept
+
+    again = _apply(ws)
+    assert sum(s["rows"] - s["held_rows"] - s["blocked_rows"] for s in again["steps"]) == 0
+    records = [r for r in json.loads(harness.cli(ws, "log", "show", "--format", "json").stdout)["records"]
+               if r["action"] == "retention.apply"]
+    assert len(records) == 1
+    assert records[0]["outcome"] == "ok"
+    assert "person" not in json.dumps(records)  # counts and table names, never values
+
+    report = harness.cli(ws, "report", "audit", "--format", "json")
+    assert report.exit_code == 0, report.output
+    views = {_short(r["asset"]): r for r in json.loads(report.stdout)["retention"]}
+    assert views["customers"]["last_run"]["run_id"] == done["runs"][0]["run_id"]
+    assert views["customers"]["last_run"]["rows"] == len(set(range(1, 121)) - shop.expected_customers())
+    assert views["customers"]["holds"] == [customers["holds"][0]]  # the hold placed on the table
+
+
+def test_archive_round_trip_restores_what_was_removed(shop_url: str, tmp_path: Path) -> None:
+    before = {t: shop.rows(shop_url, t) for t in ("customers", "orders")}
+    ws = shop.workspace(tmp_path / "ws", shop_url, action="archive").root
+    done = _apply(ws, "--apply", "--batch-size", "7")
+    run = done["runs"][0]
+    assert run["verification"] == "passed"
+    assert run["archive"]
+    removed = set(range(1, 121)) - shop.ids(shop_url, "customers")
+    assert removed == set(range(1, 121)) - shop.expected_customers()
+
+    listing = json.loads(harness.cli(ws, "archive", "list", "--format", "json").stdout)["archives"]
+    counts = {_short(t): n for t, n in listing[0]["rows"].items()}
+    assert counts == {"customers": len(removed), "orders": 2 * len(removed)}
+    segments = list((ws / ".govkit" / "archives" / run["archive"]).glob("*.seg"))
+    assert segments
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in segments)
+    assert all(b"person" not in p.read_bytes() for p in segments)  # sealed, not plain
+
+    copy = f"sqlite:///{tmp_path / 'restored.sqlite'}"
+    restored = harness.cli(ws, "archive", "restore", run["archive"], "--to", copy, "--apply")
+    assert restored.exit_code == 0, restored.output
+    assert shop.ids(copy, "customers") == removed
+
+    back = harness.cli(ws, "archive", "restore", run["archive"], "--apply")
+    assert back.exit_code == 0, back.output
+    assert {t: shop.rows(shop_url, t) for t in ("customers", "orders")} == before  # value for value
+
+    again = harness.cli(ws, "archive", "restore", run["archive"], "--apply")
+    assert again.exit_code == 2
+    assert "already exist" in again.output
+
+
+def test_child_without_rule_or_cascade_refuses_and_says_which(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shop.sqlite'}"
+    shop.create(url)
+    ws = shop.workspace(tmp_path / "ws", url, cascade=False).root
+    refused = harness.cli(ws, "retention", "apply", "--as-of", "2026-06-30", "--apply")
+    assert refused.exit_code == 2, refused.output
+    assert "orders has" in refused.output
+    assert "cascade: [orders]" in refused.output
+    assert shop.ids(url, "customers") == set(range(1, 121))
+    assert shop.ids(url, "tickets") == set(range(7, 121, 7))  # refused before anything ran
+
+
+def test_anonymize_rows_past_the_period_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shop.sqlite'}"
+    shop.create(url)
+    ws = shop.workspace(tmp_path / "ws", url, action="anonymize").root
+    before = {r[0]: r for r in shop.rows(url, "customers")}
+    done = _apply(ws, "--apply")
+    assert done["runs"][0]["verification"] == "passed"
+    after = {r[0]: r for r in shop.rows(url, "customers")}
+    assert set(after) == set(before)  # anonymize keeps the rows
+    changed = {i for i in before if before[i][1] != after[i][1]}
+    expiring = {i for i in range(1, 121) if shop.created(i) < shop.CUSTOMER_CUTOFF and i % 10 and i != shop.HELD}
+    assert changed == expiring  # e-mails of exactly the expiring, not held, not exempt rows
+    assert all(after[i][4] == before[i][4] for i in after)  # the timestamp is left alone
+    second = _apply(ws, "--apply")
+    assert second["runs"] == []  # the watermark: nothing to do again
+    assert {r[0]: r for r in shop.rows(url, "customers")} == after
+
+
+def test_files_past_their_date_are_archived_and_restorable(tmp_path: Path) -> None:
+    from govkit.scan import scan
+    from govkit.workspace import load_workspace
+
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    for day in ("2019-01-05", "2020-07-01", "2026-05-01"):
+        (folder / f"crm-export-{day}.csv").write_text("name,email\nAnn Lee,ann.lee@example.org\n", encoding="utf-8")
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "govkit.toml").write_text(f'[detection]\nmodel = "none"\n\n[sources.exports]\npath = "{folder}"\n',
+                                    encoding="utf-8")
+    (ws / "policies").mkdir()
+    (ws / "policies" / "files.yaml").write_text(
+        "version: 1\nextends: [gdpr]\nretention:\n  rules:\n    - name: crm exports\n      assets: ['crm-export-*']\n"
+        "      timestamp: $name\n      period: 2 years\n      action: archive\n", encoding="utf-8")
+    scan(load_workspace(ws, search=False))
+    plan = _apply(ws)
+    decided = {f["asset"]: f["status"] for f in plan["files"]}
+    assert decided == {"crm-export-2019-01-05.csv": "apply", "crm-export-2020-07-01.csv": "apply",
+                       "crm-export-2026-05-01.csv": "nothing"}
+    done = _apply(ws, "--apply")
+    assert sorted(p.name for p in folder.iterdir()) == ["crm-export-2026-05-01.csv"]
+    archive = done["runs"][0]["archive"]
+    back = harness.cli(ws, "archive", "restore", archive, "--apply")
+    assert back.exit_code == 0, back.output
+    assert (folder / "crm-export-2019-01-05.csv").read_text(encoding="utf-8").endswith("ann.lee@example.org\n")
