@@ -8,8 +8,19 @@ Why it works this way:
   by rows that stay (retained or anonymized rows, or other people's records) is anonymized
   instead of deleted, because deleting it would break those references.
 * **Legal holds win.** A retention exception with a ``legal_hold`` whose predicate selects
-  any of the subject's rows (or with no predicate: the whole table) refuses the erasure with
-  the hold's reason; nothing is changed.
+  any of the subject's rows (or with no predicate: the whole table), or an active hold of
+  the hold store (:mod:`govkit.holds`: on the subject, matched by keyed digest or by the rows
+  both searches find; on an asset, by its predicate) refuses the erasure with the hold's id
+  and reason; nothing is changed.
+* **Retention obligations are met, not ignored.** A table the plan deletes from or
+  anonymizes whose retention rule names a ``legal_basis`` (invoices kept 10 years for tax
+  law) is checked for the subject's rows still inside the period (one ``COUNT`` per key
+  chunk, the cutoff typed as ``evaluate`` types it); if there are any, the step follows the
+  rule's ``on_erasure`` (``retain`` by default, ``anonymize``, or ``delete``: erasure wins)
+  and records the rule, its legal basis and the obliged row count (``TableStep.retention``),
+  which the plan table, the stored plan and the certificate show. The whole table's step
+  follows it (a step is per table): the subject's rows already past the period stay with
+  the obliged ones until retention removes them.
 * **One journaled unit per database, one per file** (:mod:`govkit.change.run`): a database's
   statements run in one transaction, in foreign-key-safe order (rows that reference others
   go first), so a failure rolls that database back whole; a file is swapped in with one
@@ -41,8 +52,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
@@ -61,13 +73,16 @@ from govkit.actions.dsr.rewrite import (
     write_into,
 )
 from govkit.change.run import ChangeRun
-from govkit.errors import UsageError
+from govkit.errors import GovkitError, SourceError, UsageError
 from govkit.inventory.store import AssetRecord, Inventory
 from govkit.policy.loader import Policy
 from govkit.policy.resolve import Resolver, Where
 from govkit.policy.schema import matches_asset, matches_source
 from govkit.sources.database import DatabaseSource
 from govkit.workspace import Workspace
+
+if TYPE_CHECKING:
+    from govkit.policy.evaluate import DatabaseCounter
 
 _LENGTH = re.compile(r"\((\d+)")
 #: Key prefix of span operators among the built operators (field names never start with it).
@@ -106,6 +121,11 @@ class TableStep:
     format: str | None = None
     #: files only: per identifier entity type, the operator that replaces it inside text
     span_operators: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: a retention rule with a ``legal_basis`` obliging to keep some of these rows: ``rule``,
+    #: ``rule_ref``, ``legal_basis``, ``cite``, ``period``, ``timestamp``, ``cutoff``,
+    #: ``obliged_rows`` (None: could not be counted, ``count_error`` says why), ``on_erasure``
+    #: and ``planned`` (the action the erasure rules chose before the obligation was met)
+    retention: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__slots__}
@@ -153,43 +173,64 @@ def _personal_fields(inventory_rows: list[Any], asset: AssetRecord,
 
 def plan_erasure(
     workspace: Workspace, report: LocateReport, *, policy: Policy, inventory: Inventory,
+    subject: dict[str, str] | None = None, now: datetime | None = None,
 ) -> ErasurePlan:
-    """The plan for the subject's rows in ``report`` (reads the databases only to check holds)."""
+    """The plan for the subject's rows in ``report`` (reads the databases only to check holds
+    and retention obligations).
+
+    ``subject`` (the request's identifiers) is matched against the subject holds of the hold
+    store; ``now`` (naive UTC, default the clock) dates the retention obligations.
+    """
+    from govkit.policy.evaluate import DatabaseCounter
+
     resolver = Resolver(policy)
     plan = ErasurePlan()
+    now = now or datetime.now(UTC).replace(tzinfo=None)
     assets: dict[str, dict[str, AssetRecord]] = {}
     rows_of: dict[str, list[Any]] = {}
-    for hit in report.data():
-        if hit.source not in assets:
-            assets[hit.source] = {a.name: a for a in inventory.assets(hit.source)}
-            rows_of[hit.source] = inventory.rows(hit.source)
-        asset = assets[hit.source][hit.asset]
-        chosen = resolver.erasure(Where(hit.source, hit.source_name, hit.asset))
-        if asset.kind == "file":
-            step = _file_step(workspace, hit, chosen, policy)
-        elif chosen is None:
-            step = TableStep(hit.source, hit.source_name, hit.asset, "retain", hit.rows,
-                             "no dsr.erasure rule and no dsr.default_erasure: left unchanged")
-        elif isinstance(chosen.rule, str):
-            step = TableStep(hit.source, hit.source_name, hit.asset, chosen.rule, hit.rows, _why(chosen))
-        else:
-            rule = chosen.rule
-            step = TableStep(hit.source, hit.source_name, hit.asset, rule.action, hit.rows, _why(chosen),
-                             rule.legal_basis, list(rule.cite), note=rule.note)
-        if step.action == "anonymize" and step.format in REWRITABLE:
-            step.fields = [r.field for r in rows_of[hit.source] if r.asset == hit.asset] \
-                if REWRITABLE[step.format] == "records" else []
-        elif step.action == "anonymize":
-            step.fields = _personal_fields(rows_of[hit.source], asset, assets[hit.source])
-        plan.steps.append(step)
+    with DatabaseCounter(workspace) as counter:  # one connection and reflection per source
+        steps = [_plan_step(workspace, hit, policy, inventory, resolver, counter, assets, rows_of, now)
+                 for hit in report.data()]
+    plan.steps.extend(steps)
     _keep_references(plan, report, assets, rows_of)
     for step in plan.steps:
         if step.action == "anonymize":
             step.operators = _field_operators(step, assets[step.source][step.asset], rows_of[step.source], policy)
         if step.format in REWRITABLE and step.action in ("delete", "anonymize"):
             step.span_operators = _span_operators(step, policy)
-    plan.holds = _holds(workspace, report, policy, assets)
+    plan.holds = _holds(workspace, report, policy, assets, inventory=inventory, subject=subject)
     return plan
+
+
+def _plan_step(workspace: Workspace, hit: Any, policy: Policy, inventory: Inventory, resolver: Resolver,
+               counter: DatabaseCounter, assets: dict[str, dict[str, AssetRecord]], rows_of: dict[str, list[Any]],
+               now: datetime) -> TableStep:
+    """One located table's or file's step: the erasure rules' action, then the retention
+    obligation it meets, then (anonymize) the fields to rewrite."""
+    if hit.source not in assets:
+        assets[hit.source] = {a.name: a for a in inventory.assets(hit.source)}
+        rows_of[hit.source] = inventory.rows(hit.source)
+    asset = assets[hit.source][hit.asset]
+    chosen = resolver.erasure(Where(hit.source, hit.source_name, hit.asset))
+    if asset.kind == "file":
+        step = _file_step(workspace, hit, chosen, policy)
+    elif chosen is None:
+        step = TableStep(hit.source, hit.source_name, hit.asset, "retain", hit.rows,
+                         "no dsr.erasure rule and no dsr.default_erasure: left unchanged")
+    elif isinstance(chosen.rule, str):
+        step = TableStep(hit.source, hit.source_name, hit.asset, chosen.rule, hit.rows, _why(chosen))
+    else:
+        rule = chosen.rule
+        step = TableStep(hit.source, hit.source_name, hit.asset, rule.action, hit.rows, _why(chosen),
+                         rule.legal_basis, list(rule.cite), note=rule.note)
+    if asset.kind != "file" and step.action in ("delete", "anonymize"):
+        _meet_retention(counter, step, hit, asset, rows_of[hit.source], resolver, now)
+    if step.action == "anonymize" and step.format in REWRITABLE:
+        step.fields = [r.field for r in rows_of[hit.source] if r.asset == hit.asset] \
+            if REWRITABLE[step.format] == "records" else []
+    elif step.action == "anonymize":
+        step.fields = _personal_fields(rows_of[hit.source], asset, assets[hit.source])
+    return step
 
 
 def _file_step(workspace: Workspace, hit: Any, chosen: Any, policy: Policy) -> TableStep:
@@ -298,7 +339,10 @@ def _keep_references(plan: ErasurePlan, report: LocateReport, assets: dict[str, 
 
 
 def _holds(workspace: Workspace, report: LocateReport, policy: Policy,
-           assets: dict[str, dict[str, AssetRecord]]) -> list[Hold]:
+           assets: dict[str, dict[str, AssetRecord]], *, inventory: Inventory | None = None,
+           subject: dict[str, str] | None = None) -> list[Hold]:
+    """The legal holds over the subject's rows: the policy's (retention exceptions with a
+    ``legal_hold``) and the hold store's (:mod:`govkit.holds`)."""
     holds: list[Hold] = []
     for hit in report.data():
         for rule in policy.doc.retention.rules:
@@ -317,17 +361,153 @@ def _holds(workspace: Workspace, report: LocateReport, policy: Policy,
                     table = table_clause(asset)
                     if exc.where.column not in table.c:
                         continue
-                    test = exc.where.sql(table.c[exc.where.column])
-                    count = 0
-                    config = source_config(workspace, hit.source, hit.source_name)
-                    with DatabaseSource(config.resolved_url()) as source, \
-                            source.engine.connect() as conn:
-                        for clause in selection(table, hit.key_columns, hit.keys):
-                            query = sa.select(sa.func.count()).select_from(table).where(clause, test)
-                            count += int(conn.execute(query).scalar() or 0)
+                    count = _count_where(workspace, hit, table, exc.where.sql(table.c[exc.where.column]))
                 if count:
                     holds.append(Hold(hit.source, hit.asset, exc.legal_hold, exc.reason, count))
+    holds += _store_holds(workspace, report, policy, assets, inventory, subject)
     return holds
+
+
+def _count_where(workspace: Workspace, hit: Any, table: sa.TableClause, test: Any) -> int:
+    """How many of the subject's rows of ``hit`` satisfy ``test`` (one COUNT per key chunk)."""
+    count = 0
+    config = source_config(workspace, hit.source, hit.source_name)
+    with DatabaseSource(config.resolved_url()) as source, source.engine.connect() as conn:
+        for clause in selection(table, hit.key_columns, hit.keys):
+            query = sa.select(sa.func.count()).select_from(table).where(clause, test)
+            count += int(conn.execute(query).scalar() or 0)
+    return count
+
+
+def _store_holds(workspace: Workspace, report: LocateReport, policy: Policy,
+                 assets: dict[str, dict[str, AssetRecord]], inventory: Inventory | None,
+                 subject: dict[str, str] | None) -> list[Hold]:
+    """The active holds of the hold store over the subject's rows.
+
+    * a subject hold whose identifiers share a keyed digest with the request's holds every
+      row found; one that does not (the hold names an e-mail, the request a customer id) is
+      located itself (:meth:`HoldSet.resolve`) and holds the rows both searches found;
+    * an asset hold holds the subject's rows of that table its predicate selects (all of
+      them without a predicate, or when the table lacks the predicate's column: nothing
+      unknown is read as "not held").
+    """
+    from govkit.holds import load_holds
+
+    store = load_holds(workspace)
+    if not store:
+        return []
+    data = [h for h in report.data() if h.rows]
+    holds: list[Hold] = []
+    matched = store.matching_subject(subject or {})
+    for held in matched:
+        holds += [Hold(hit.source, hit.asset, held.id, held.reason, hit.rows) for hit in data]
+    others = [h for h in store.subject_holds() if h not in matched]
+    if others and inventory is not None and data:
+        store.resolve(policy, inventory)
+        for hit in data:
+            for hold_id, keys in store.held_keys(hit.source, hit.source_name, hit.asset).items():
+                if hold_id in {h.id for h in matched}:
+                    continue
+                overlap = len(set(hit.keys) & keys)
+                if overlap:
+                    reason = next(h.reason for h in others if h.id == hold_id)
+                    holds.append(Hold(hit.source, hit.asset, hold_id, reason, overlap))
+    for hit in data:
+        asset = assets[hit.source][hit.asset]
+        for held in store.asset_holds(hit.source, hit.source_name, hit.asset):
+            predicate = held.predicate
+            count = hit.rows
+            if predicate is not None and asset.kind != "file":
+                table = table_clause(asset)
+                column = next((c for c in table.c if c.name.lower() == predicate.column.lower()), None)
+                if column is not None:
+                    count = _count_where(workspace, hit, table, predicate.sql(column))
+            if count:
+                holds.append(Hold(hit.source, hit.asset, held.id, held.reason, count))
+    return holds
+
+
+# -- erasure meets retention: rows a law obliges keeping --------------------------------------------
+
+
+def _asset_categories(resolver: Resolver, inventory_rows: list[Any], asset: AssetRecord) -> set[str]:
+    """The policy categories of the asset's personal fields (a retention rule may select by them)."""
+    found: set[str] = set()
+    for row in inventory_rows:
+        if row.asset != asset.name:
+            continue
+        klass = resolver.classify(Where(asset.source, asset.source_name, asset.name, row.field), [row.entity_type])
+        if klass is not None:
+            found.add(klass.category)
+    return found
+
+
+def _obliged_rows(counter: DatabaseCounter, hit: Any, asset: AssetRecord, rule: Any, cutoff: datetime) -> int:
+    """How many of the subject's rows of ``hit`` are still inside ``rule``'s period: the
+    timestamp on or after ``cutoff``, compared in the column's own terms (dates, Unix seconds,
+    text) exactly as ``evaluate`` counts the rows past it. Raises :class:`GovkitError` when
+    the source or the column cannot be asked."""
+    source, table, _, timestamp, value, sql_type = counter.dated(asset, rule, cutoff)
+    clause = sa.table(table.name, *[sa.column(c.name, sql_type) if c is timestamp else sa.column(c.name)
+                                    for c in table.columns], schema=table.schema)
+    missing = [c for c in hit.key_columns if c not in clause.c]
+    if missing:
+        raise SourceError(f"{table.qualified} has no column {missing[0]}")
+    inside = clause.c[timestamp.name] >= sa.bindparam("cutoff", value, sql_type)
+    count = 0
+    try:
+        with source.engine.connect() as conn:
+            for chosen in selection(clause, hit.key_columns, hit.keys):
+                query = sa.select(sa.func.count()).select_from(clause).where(chosen, inside)
+                count += int(conn.execute(query).scalar_one())
+    except SQLAlchemyError as exc:
+        raise source.error(exc, f"cannot count the rows {table.qualified} must keep") from None
+    return count
+
+
+def _meet_retention(counter: DatabaseCounter, step: TableStep, hit: Any, asset: AssetRecord,
+                    inventory_rows: list[Any], resolver: Resolver, now: datetime) -> None:
+    """Where the asset's retention rule has a ``legal_basis`` (a law obliging to keep the rows
+    for its period) and some of the subject's rows are still inside that period, the step
+    follows the rule's ``on_erasure``: ``retain`` (the rows are kept, restricted to that
+    obligation), ``anonymize`` (kept, personal fields anonymized) or ``delete`` (erasure
+    wins). The step records the rule, its legal basis and the obliged row count. Rows that
+    cannot be counted are taken as obliged: an erasure must not destroy what a law keeps."""
+    chosen = resolver.retention(Where(hit.source, hit.source_name, hit.asset),
+                                _asset_categories(resolver, inventory_rows, asset))
+    if chosen is None or not (chosen.rule.legal_basis or "").strip() or chosen.rule.timestamp.startswith("$"):
+        return
+    rule = chosen.rule
+    cutoff = rule.period.before(now)
+    obligation: dict[str, Any] = {
+        "rule": rule.label, "rule_ref": chosen.origin.short if chosen.origin is not None else None,
+        "legal_basis": rule.legal_basis, "cite": list(rule.cite), "period": rule.period.human(),
+        "timestamp": rule.timestamp, "cutoff": f"{cutoff:%Y-%m-%d}", "on_erasure": rule.on_erasure or "retain",
+        "planned": step.action, "obliged_rows": None, "count_error": None,
+    }
+    try:
+        obligation["obliged_rows"] = _obliged_rows(counter, hit, asset, rule, cutoff)
+    except GovkitError as exc:
+        obligation["count_error"] = str(exc)[:300]
+    obliged = obligation["obliged_rows"]
+    if obliged == 0:
+        return
+    step.retention = obligation
+    rows = f"{obliged} of these rows" if obliged is not None else "these rows (not counted: taken as obliged)"
+    because = (f'retention rule "{rule.label}" obliges keeping {rows} for {rule.period.human()} after '
+               f"{rule.timestamp} (on or after {cutoff:%Y-%m-%d}): {rule.legal_basis}")
+    on_erasure = obligation["on_erasure"]
+    if on_erasure == "delete":
+        step.note = "; ".join(filter(None, [step.note, f"{because}; the rule's on_erasure: delete, so erasure wins"]))
+        return
+    planned = step.action
+    step.action = on_erasure
+    step.why = f"{because} (on_erasure: {on_erasure}, instead of {planned}: {step.why})"
+    step.legal_basis = rule.legal_basis
+    step.cite = list(dict.fromkeys([*rule.cite, *step.cite]))
+    step.note = ("kept and restricted to that obligation; the subject's rows past the period are kept with them "
+                 "until 'retention apply' removes them" if on_erasure == "retain" else
+                 "the rows stay for that obligation, their personal fields anonymized")
 
 
 def safe_order(steps: list[TableStep], graph: dict[str, AssetRecord]) -> list[TableStep]:

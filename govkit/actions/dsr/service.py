@@ -294,8 +294,8 @@ def erase_request(
         if not apply:
             with audit_action(workspace.state_dir, "dsr.erase-plan", {"request_id": request_id}) as entry:
                 report = _locate(workspace, registry, request_id, policy, inventory)
-                plan = _own_pack(plan_erasure(workspace, report, policy=policy, inventory=inventory),
-                                 request.regime, policy)
+                plan = _own_pack(plan_erasure(workspace, report, policy=policy, inventory=inventory,
+                                              subject=registry.subject(request_id)), request.regime, policy)
                 entry.counts.update(tables=len(plan.steps), holds=len(plan.holds))
                 registry.add_event(request_id, "erasure-planned", {
                     "steps": {f"{s.source_name or s.source}:{s.asset}": s.action for s in plan.steps},
@@ -305,7 +305,8 @@ def erase_request(
             result.audit_seq = entry.record.seq if entry.record is not None else None
             return result
         report = _locate(workspace, registry, request_id, policy, inventory)
-        plan = _own_pack(plan_erasure(workspace, report, policy=policy, inventory=inventory), request.regime, policy)
+        plan = _own_pack(plan_erasure(workspace, report, policy=policy, inventory=inventory,
+                                      subject=registry.subject(request_id)), request.regime, policy)
         if plan.holds:
             with audit_action(workspace.state_dir, "dsr.erase", {"request_id": request_id}) as entry:
                 entry.outcome = "refused"

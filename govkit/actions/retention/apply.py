@@ -46,7 +46,7 @@ from govkit.actions.retention import state as retention_state
 from govkit.actions.retention.archive import Archive, TableRows, new_archive_id, segment_name
 from govkit.actions.retention.plan import RetentionPlan, plan_retention
 from govkit.change import failpoints
-from govkit.change.run import ChangeRun, decode_value, encode_value
+from govkit.change.run import ChangeRun, UnitConflict, decode_value, encode_value
 from govkit.errors import GovkitError, UsageError
 from govkit.inventory.store import Inventory
 from govkit.policy.evaluate import _cutoff_value
@@ -57,6 +57,9 @@ from govkit.policy.resolve import Resolver
 KIND = "retention.apply"
 #: Keys bound per statement (SQLite's old limit is 999 variables).
 _CHUNK = 900
+#: A ``delete`` unit takes this many times ``--batch-size`` rows: it reads only their keys, so
+#: memory stays bounded, and fewer commits (each an fsync) keep it near a hand-written DELETE.
+DELETE_KEYS_PER_ROW = 10
 
 
 class RetentionRefused(UsageError):
@@ -180,7 +183,8 @@ def plan_apply(workspace: Any, policy: Policy, inventory: Inventory, *, as_of: d
     from govkit.actions.retention.files import plan_files
     from govkit.holds import load_holds
 
-    counted: RetentionPlan = plan_retention(workspace, policy, inventory, as_of=as_of, source=source)
+    counted: RetentionPlan = plan_retention(workspace, policy, inventory, as_of=as_of, source=source,
+                                            children=False)
     plan = ApplyPlan(counted.as_of)
     now = (as_of or datetime.now(UTC)).replace(tzinfo=None)
     holds = load_holds(workspace, on=now.date())
@@ -253,10 +257,13 @@ def _plan_source(workspace: Any, policy: Policy, inventory: Inventory, resolver:
                 if not step.fields:
                     step.status, step.detail = "skipped", "no personal field to anonymize outside keys and timestamp"
                     continue
+                clash = _unique_clash(workspace, source, table, step.fields)
+                if clash:
+                    step.status, step.detail = "skipped", clash
+                    continue
             with source.engine.connect() as conn:
                 expiring = _expiring(table, step)
-                step.rows = int(conn.execute(sa.select(sa.func.count()).select_from(expiring[0])
-                                             .where(expiring[1])).scalar_one())
+                step.rows = int(c.past_rows or 0)  # the same condition, counted by the plan
                 held = holds.held_clause(display, name, assets.get((display, c.asset)) or _as_asset(table),
                                          expiring[0])
                 if held is not None and step.rows:
@@ -301,6 +308,43 @@ def _anonymize_fields(workspace: Any, policy: Policy, inventory: Inventory, disp
     keys = {k.lower() for k in table.primary_key} | {c.lower() for fk in table.foreign_keys for c in fk.columns}
     return [p.to_dict() for p in built.for_asset(table.qualified).values()
             if p.operator != "keep" and p.field.lower() not in keys and p.field.lower() != timestamp.lower()]
+
+
+def _unique_clash(workspace: Any, source: Any, table: Any, fields: list[dict[str, Any]]) -> str:
+    """Why rewriting ``fields`` in place could break a UNIQUE index or constraint ("" if it cannot).
+
+    An operator that may give two rows one value (a mask, a generalization, a fake) on a unique
+    column would fail its unit halfway through the run; the plan says so first. Keyed
+    pseudonyms of e-mails and names are 64-bit tokens: a collision is possible but so rare
+    (about n²/2⁶⁵) that they are accepted; if one happens, the unit is rolled back and the run
+    stops, never a silent merge.
+    """
+    from govkit.actions.anonymize.operators import build
+    from govkit.actions.anonymize.plan import FieldPlan, not_injective
+    from govkit.actions.anonymize.run import operator_context
+
+    try:
+        inspector = sa.inspect(source.engine)
+        unique = [(i["name"], list(i["column_names"])) for i in inspector.get_indexes(table.name, table.schema)
+                  if i.get("unique")]
+        unique += [(u["name"], list(u["column_names"])) for u in
+                   inspector.get_unique_constraints(table.name, table.schema)]
+    except (SQLAlchemyError, NotImplementedError):
+        return ""
+    kinds = {c.name.lower(): c.kind for c in table.columns}
+    context = operator_context(workspace)
+    for entry in fields:
+        chosen = FieldPlan(**entry)
+        for index, columns in unique:
+            if chosen.field.lower() not in {c.lower() for c in columns if c}:
+                continue
+            reason = not_injective(chosen, build(chosen.operator, chosen.params, context),
+                                   kinds.get(chosen.field.lower()))
+            if reason is not None and chosen.operator != "pseudonymize":
+                return (f"{table.qualified}.{chosen.field} is unique ({index or 'constraint'}) and {chosen.spec} can "
+                        f"give two rows one value ({reason}): give it pseudonymize, deterministic encrypt or a "
+                        "full hash in the policy's anonymization rules")
+    return ""
 
 
 def _clause(table: Any) -> sa.TableClause:
@@ -577,6 +621,9 @@ def _remove(run: ChangeRun, source: Any, tables: dict[str, Any], table: Any, ste
     key_expr = _key_expr(clause, pk)
     held = set(step.held_keys)
     archiving = step.action == "archive"
+    self_reference = any(c.mode == "blocks" and c.table.lower() == table.qualified.lower() for c in step.children)
+    if not archiving:
+        batch *= DELETE_KEYS_PER_ROW  # a delete unit holds only keys in memory
     columns = [c.name for c in table.columns] if archiving else pk
     select = sa.select(*[clause.c[c] for c in columns]).where(condition).order_by(*[clause.c[k] for k in pk])
     key_at = [columns.index(k) for k in pk]
@@ -585,6 +632,9 @@ def _remove(run: ChangeRun, source: Any, tables: dict[str, Any], table: Any, ste
     def bound(value: Any) -> Any:
         return sa.literal(value[0]) if len(pk) == 1 else sa.tuple_(*[sa.literal(v) for v in value])
 
+    def key_of(row: Sequence[Any]) -> tuple[Any, ...]:
+        return (row[key_at[0]],) if len(key_at) == 1 else tuple(row[i] for i in key_at)
+
     def unit(number: int, low: Any, high: Any) -> tuple[dict[str, Any], Any]:
         rows: list[tuple[Any, ...]] = []
         last: list[Any] = [high]
@@ -592,42 +642,55 @@ def _remove(run: ChangeRun, source: Any, tables: dict[str, Any], table: Any, ste
         def fetch(conn: sa.Connection, upper: Any) -> list[tuple[Any, ...]]:
             query = select if low is None else select.where(key_expr > bound(low))
             query = query.where(key_expr <= bound(upper)) if upper is not None else query.limit(batch)
-            return [tuple(r) for r in conn.execute(query)]
+            return [tuple(r) for r in conn.execute(query).all()]
+
+        fetched_keys: list[Any] = []
 
         def read(conn: sa.Connection) -> list[tuple[Any, ...]]:
             fetched = fetch(conn, high)
             if not fetched and high is None:
                 raise _Done
             if high is None:
-                last[0] = tuple(fetched[-1][i] for i in key_at)
-            rows[:] = [r for r in fetched if tuple(r[i] for i in key_at) not in held]
+                last[0] = key_of(fetched[-1])
+            fetched_keys[:] = [key_of(r) for r in fetched]
+            rows[:] = [r for r, k in zip(fetched, fetched_keys, strict=True) if k not in held] if held else fetched
             return rows
 
         def after(conn: sa.Connection) -> list[tuple[Any, ...]]:
             """The unit's range once changed (only held rows, if any, are left in it)."""
-            return [r for r in fetch(conn, last[0]) if tuple(r[i] for i in key_at) not in held]
+            return [r for r in fetch(conn, last[0]) if key_of(r) not in held]
 
         def change(conn: sa.Connection) -> dict[str, Any]:
-            keys = [tuple(r[i] for i in key_at) for r in rows]
+            keys = [key_of(r) for r in rows] if held else fetched_keys
             data: dict[str, Any] = {"rows": 0, "children": {},
                                     "_sealed": {"low": encode_value(low), "high": encode_value(last[0])}}
             if not keys:
                 return data
             cascaded = [c for c in step.children if c.mode == "cascade"]
             kept: list[TableRows] = []
-            for chunk in _chunks(keys):
-                parent_keys = _key_expr(clause, pk).in_([k[0] if len(pk) == 1 else k for k in chunk])
-                _remove_children(conn, tables, table, clause, parent_keys, cascaded, data["children"],
+            # One range statement when the unit's rows are exactly "expiring within (low, last]";
+            # explicit key lists when held rows sit inside the range, or for a composite key or
+            # a self reference (MariaDB refuses a DELETE whose subquery reads its own table).
+            ranged = len(pk) == 1 and len(keys) == len(fetched_keys) and not self_reference
+            if ranged:
+                in_range = sa.and_(condition, key_expr > bound(low)) if low is not None else condition
+                selections = [sa.and_(in_range, key_expr <= bound(last[0]))]
+            else:
+                selections = [key_expr.in_([k[0] if len(pk) == 1 else k for k in chunk]) for chunk in _chunks(keys)]
+            for selected in selections:
+                _remove_children(conn, tables, table, clause, selected, cascaded, data["children"],
                                  kept if archiving else None)
             if archiving:
                 assert archive is not None
                 kept.insert(0, TableRows(table.qualified, columns, rows))
-                entry = archive.write_segment(segment_name(int(prefix.split(":")[0]) * 1_000_000 + number,
-                                                           table.name), kept)
+                entry = archive.write_segment(segment_name(index * 1_000_000 + number, table.name), kept)
                 data["segment"] = entry
-            for chunk in _chunks(keys):
-                statement = sa.delete(clause).where(key_expr.in_([k[0] if len(pk) == 1 else k for k in chunk]))
-                data["rows"] += int(conn.execute(statement).rowcount or 0)
+            for selected in selections:
+                data["rows"] += int(conn.execute(sa.delete(clause).where(selected)).rowcount or 0)
+            if data["rows"] != len(keys):  # rolled back: what is deleted is exactly what was read (and archived)
+                raise UnitConflict(f"{table.qualified}: {data['rows']} row(s) matched the delete, {len(keys)} were "
+                                   f"read; rows changed meanwhile (another writer?); 'govkit runs resume {run.id}' "
+                                   "redoes this unit")
             return data
 
         try:
@@ -689,14 +752,19 @@ def _remove_children(conn: sa.Connection, tables: dict[str, Any], parent: Any, p
         mine = _key_expr(clause, child.columns).in_(referred)
         if child.children:
             _remove_children(conn, tables, info, clause, mine, child.children, counts, kept)
+        read = None
         if kept is not None:
             names = [c.name for c in info.columns]
             order = [clause.c[k] for k in info.primary_key] or [clause.c[n] for n in names]
             rows = [tuple(r) for r in conn.execute(sa.select(*[clause.c[n] for n in names]).where(mine)
                                                    .order_by(*order))]
+            read = len(rows)
             if rows:
                 kept.append(TableRows(info.qualified, names, rows))
         deleted = int(conn.execute(sa.delete(clause).where(mine)).rowcount or 0)
+        if read is not None and deleted != read:
+            raise UnitConflict(f"{info.qualified}: {deleted} row(s) matched the delete, {read} were archived; "
+                               "rows changed meanwhile (another writer?); resuming the run redoes this unit")
         counts[info.qualified] = counts.get(info.qualified, 0) + deleted
 
 
@@ -800,7 +868,7 @@ def _archive_problems(archive: Archive) -> list[str]:
     problems = []
     for path in sorted(archive.dir.glob("*.seg")):
         try:
-            archive.read_segment(path.stem)
+            archive.authenticate(path.stem)
         except GovkitError as exc:
             problems.append(str(exc))
     return problems

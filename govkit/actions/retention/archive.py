@@ -30,7 +30,7 @@ import os
 import re
 import secrets
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from govkit.change.run import canonical, decode_value, encode_value
+from govkit.change.run import decode_value, encode_value
 from govkit.errors import GovkitError, UsageError
 from govkit.private import private_dir, write_private_atomic
 
@@ -46,6 +46,8 @@ from govkit.private import private_dir, write_private_atomic
 KEY_PURPOSE = "archive"
 ARCHIVES_DIR = "archives"
 _MAGIC = b"GKAR1"
+#: Values JSON keeps as they are (no type tag needed to read them back).
+_PLAIN = (type(None), bool, int, str, float)
 _ID = re.compile(r"^ARCHIVE-[0-9A-Za-z-]+$")
 
 
@@ -53,6 +55,19 @@ class ArchiveError(GovkitError):
     """An archive that cannot be read back as written (missing, tampered, wrong key)."""
 
     exit_code = 2
+
+
+def _encode(value: Any) -> Any:
+    """A value as typed JSON; a JSON document (a PostgreSQL ``json`` column) kept whole."""
+    if isinstance(value, dict):
+        return {"$json": json.dumps(value, sort_keys=True)}
+    return encode_value(value)
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict) and "$json" in value:
+        return json.loads(value["$json"])
+    return decode_value(value)
 
 
 def archives_dir(state_dir: Path) -> Path:
@@ -88,6 +103,14 @@ class Archive:
         self.state_dir = state_dir
         self.id = archive_id
         self.dir = state_dir / ARCHIVES_DIR / archive_id
+        self._keys: dict[str | None, tuple[str, bytes]] = {}
+
+    def key(self, key_id: str | None = None) -> tuple[str, bytes]:
+        """(key id, subkey) for ``key_id`` (default: the primary), loaded once per archive."""
+        if key_id not in self._keys:
+            self._keys[key_id] = _keys(self.state_dir, key_id)
+            self._keys[self._keys[key_id][0]] = self._keys[key_id]
+        return self._keys[key_id]
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -98,32 +121,29 @@ class Archive:
     def write_segment(self, name: str, tables: Sequence[TableRows], *, key_id: str | None = None) -> dict[str, Any]:
         """Seal ``tables`` into segment ``name``, read it back and compare; returns its manifest entry.
 
-        The comparison is over the decrypted rows, against the rows given: what is deleted next
-        is exactly what can be restored.
+        The comparison is of the decrypted bytes with the bytes meant to be written (the rows'
+        typed JSON): what is deleted next is exactly what can be restored. The manifest's digest
+        is a keyed digest of those bytes, so :meth:`verify` needs no decoding.
         """
-        used, key = _keys(self.state_dir, key_id)
+        used, key = self.key(key_id)
         body = json.dumps({"tables": [{"table": t.table, "columns": t.columns,
-                                       "rows": [[encode_value(v) for v in row] for row in t.rows]}
+                                       "rows": [[v if type(v) in _PLAIN else _encode(v) for v in row]
+                                                for row in t.rows]}
                                       for t in tables]}, separators=(",", ":"), ensure_ascii=False).encode()
         nonce = secrets.token_bytes(12)
-        sealed = AESGCM(key).encrypt(nonce, zlib.compress(body, 6), self._aad(name))
+        sealed = AESGCM(key).encrypt(nonce, zlib.compress(body, 1), self._aad(name))
         header = json.dumps({"key_id": used}).encode()
         path = self.dir / f"{name}.seg"
         write_private_atomic(path, _MAGIC + len(header).to_bytes(4, "big") + header + nonce + sealed)
-        digest = self.rows_digest(used, tables)
-        back = self.read_segment(name)
-        if self.rows_digest(used, back) != digest:  # pragma: no cover - a disk returning other bytes
+        if self._open(name) != body:  # pragma: no cover - a disk returning other bytes
             raise ArchiveError(f"archive {self.id} segment {name} did not read back as written; nothing was deleted")
-        return {"segment": name, "key_id": used, "digest": digest,
+        return {"segment": name, "key_id": used, "digest": self._digest(key, body),
                 "rows": {t.table: len(t.rows) for t in tables}}
 
-    def rows_digest(self, key_id: str, tables: Iterable[TableRows]) -> str:
-        """A keyed digest of the rows (under the archive key: the manifest cannot be probed)."""
-        _, key = _keys(self.state_dir, key_id)
-        mac = hmac.new(key, b"digest", hashlib.sha256)
-        for t in tables:
-            mac.update(canonical([[t.table, t.columns], *(list(r) for r in t.rows)]))
-        return mac.hexdigest()
+    @staticmethod
+    def _digest(key: bytes, body: bytes) -> str:
+        """A keyed digest of a segment's plain bytes (the manifest cannot be probed without the key)."""
+        return hmac.new(key, b"digest\x00" + body, hashlib.sha256).hexdigest()
 
     def write_manifest(self, meta: dict[str, Any], segments: list[dict[str, Any]]) -> dict[str, Any]:
         totals: dict[str, int] = {}
@@ -154,7 +174,8 @@ class Archive:
             raise ArchiveError(f"{path}: unreadable manifest ({type(exc).__name__})") from None
         return data
 
-    def read_segment(self, name: str) -> list[TableRows]:
+    def _open(self, name: str) -> bytes:
+        """A segment's plain bytes, authenticated (AES-GCM with the archive id and name)."""
         path = self.dir / f"{name}.seg"
         try:
             raw = path.read_bytes()
@@ -166,16 +187,21 @@ class Archive:
         start = len(_MAGIC) + 4
         try:
             header = json.loads(raw[start:start + size])
-            _, key = _keys(self.state_dir, str(header["key_id"]))
+            _, key = self.key(str(header["key_id"]))
             nonce = raw[start + size:start + size + 12]
-            body = zlib.decompress(AESGCM(key).decrypt(nonce, raw[start + size + 12:], self._aad(name)))
+            return zlib.decompress(AESGCM(key).decrypt(nonce, raw[start + size + 12:], self._aad(name)))
         except InvalidTag:
             raise ArchiveError(f"archive {self.id}: segment {name} fails its authentication "
                                "(changed on disk, or another workspace's key)") from None
         except (ValueError, KeyError, zlib.error) as exc:
             raise ArchiveError(f"archive {self.id}: segment {name} is damaged ({type(exc).__name__})") from None
-        return [TableRows(t["table"], list(t["columns"]), [tuple(decode_value(v) for v in row) for row in t["rows"]])
-                for t in json.loads(body)["tables"]]
+
+    def read_segment(self, name: str) -> list[TableRows]:
+        """The rows of segment ``name``, with their types back."""
+        body = json.loads(self._open(name))
+        return [TableRows(t["table"], list(t["columns"]),
+                          [tuple(v if type(v) in _PLAIN else _decode(v) for v in row) for row in t["rows"]])
+                for t in body["tables"]]
 
     def verify(self) -> list[str]:
         """Problems found reading every segment back against the manifest (empty: sound)."""
@@ -183,13 +209,17 @@ class Archive:
         manifest = self.manifest()
         for seg in manifest.get("segments", []):
             try:
-                tables = self.read_segment(seg["segment"])
+                body = self._open(seg["segment"])
             except ArchiveError as exc:
                 problems.append(str(exc))
                 continue
-            if self.rows_digest(seg["key_id"], tables) != seg["digest"]:
-                problems.append(f"segment {seg['segment']}: rows differ from the manifest's digest")
+            if self._digest(self.key(seg["key_id"])[1], body) != seg["digest"]:
+                problems.append(f"segment {seg['segment']}: its rows differ from the manifest's digest")
         return problems
+
+    def authenticate(self, name: str) -> None:
+        """Raise :class:`ArchiveError` unless segment ``name`` opens (authenticated, whole)."""
+        self._open(name)
 
     def _aad(self, name: str) -> bytes:
         return f"govkit-archive/{self.id}/{name}".encode()

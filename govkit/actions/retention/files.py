@@ -148,7 +148,7 @@ def execute_files(run: ChangeRun, workspace: Any, stored: dict[str, Any]) -> Any
             if archive is not None:
                 for seg in segments:
                     try:
-                        archive.read_segment(seg["segment"])
+                        archive.authenticate(seg["segment"])
                     except GovkitError as exc:
                         problems.append(str(exc))
             run.phase("verified", {"problems": problems})

@@ -172,8 +172,11 @@ class _Counter(DatabaseCounter):
 
 
 def plan_retention(workspace: Any, policy: Policy, inventory: Inventory, *, as_of: datetime | None = None,
-                   source: str | None = None) -> RetentionPlan:
-    """The retention plan of the workspace (see the module docstring); nothing is changed."""
+                   source: str | None = None, children: bool = True) -> RetentionPlan:
+    """The retention plan of the workspace (see the module docstring); nothing is changed.
+
+    ``children=False`` leaves child rows uncounted (``retention apply`` counts them itself,
+    from the live schema)."""
     now = (as_of or datetime.now(UTC)).replace(tzinfo=None)
     plan = RetentionPlan(now.date().isoformat())
     resolver = Resolver(policy)
@@ -201,7 +204,8 @@ def plan_retention(workspace: Any, policy: Policy, inventory: Inventory, *, as_o
             if chosen.rule.action == "anonymize" and workspace is not None:
                 mark = retention_state.watermark(workspace.state_dir, asset.source, asset.name, chosen.rule.label)
                 since = datetime.fromisoformat(mark) if mark else None
-            plan.steps.append(_step(counter, asset, chosen.rule, chosen.origin, now, _children(asset, assets, by_name),
+            related = _children(asset, assets, by_name) if children else []
+            plan.steps.append(_step(counter, asset, chosen.rule, chosen.origin, now, related,
                                     since))
     return plan
 

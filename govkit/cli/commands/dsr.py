@@ -282,6 +282,14 @@ def erase_command(app: AppContext, request_id: str, apply: bool, certificate_dir
         f"Nothing to erase for {request_id}.\n")
     for hold in result.plan.holds:
         text += f"legal hold {hold.hold} on {hold.asset}: {hold.reason or ''}\n"
+    for step in result.plan.steps:
+        kept = step.retention
+        if kept:
+            obliged = kept["obliged_rows"] if kept["obliged_rows"] is not None else "uncounted (taken as obliged)"
+            cite = f"; {', '.join(kept['cite'])}" if kept["cite"] else ""
+            text += (f"retention obligation on {step.asset}: rule \"{kept['rule']}\" keeps {obliged} row(s) "
+                     f"({kept['timestamp']} on or after {kept['cutoff']}), legal basis: {kept['legal_basis']}{cite}; "
+                     f"on_erasure {kept['on_erasure']}, so {step.action}\n")
     if result.verification is not None:
         text += f"verification: {_status(result.verification)}\n"
         for item in result.verification.get("not_checked") or []:
