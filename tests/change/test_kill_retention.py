@@ -10,6 +10,7 @@ is the database's own atomicity, which those three points exercise).
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -86,3 +87,69 @@ def test_killed_retention_run_resumes_to_the_clean_result(dialect: str, point: t
         assert harness.no_temp_files(ws, tmp_path) == []
     finally:
         harness.drop_database(dialect, name)
+
+
+RESTORE_POINTS = [("unit.applied", 2), ("unit.intended", 1), ("unit.committed", 2), ("verify.started", 1)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point", RESTORE_POINTS, ids=[f"{p[0]}#{p[1]}" for p in RESTORE_POINTS])
+def test_killed_restore_resumes_to_every_row_once(point: tuple[str, int], tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shop.sqlite'}"
+    shop.create(url)
+    ws = shop.workspace(tmp_path / "ws", url, action="archive").root
+    done = harness.cli(ws, *APPLY)
+    assert done.exit_code == 0, done.output
+    (entry,) = list_archives(ws / ".govkit")
+    archive = Archive(ws / ".govkit", entry["id"])
+    archived = {"customers": [], "orders": []}  # type: dict[str, list[tuple[object, ...]]]
+    for seg in entry["segments"]:
+        for part in archive.read_segment(seg["segment"]):
+            archived[part.table].extend(part.rows)
+    copy = f"sqlite:///{tmp_path / 'copy.sqlite'}"
+    died = harness.govkit(ws, "archive", "restore", entry["id"], "--to", copy, "--apply", kill_at=point)
+    assert harness.killed(died), (died.returncode, died.stderr)
+    run_id = harness.unfinished_run(ws)
+    resumed = harness.cli(ws, "runs", "resume", run_id)
+    assert resumed.exit_code == 0, resumed.output
+    for table, rows in archived.items():  # every archived row once: none missing, none inserted twice
+        assert sorted(shop.ids(copy, table)) == sorted(int(r[0]) for r in rows)
+        assert len(shop.rows(copy, table)) == len(rows)
+    check = harness.cli(ws, "runs", "--all", "--format", "json")
+    assert [r["status"] for r in json.loads(check.stdout)["runs"] if r["kind"] == "archive.restore"] == ["finished"]
+
+
+FILE_POINTS = [("unit.applied", 1), ("unit.intended", 2), ("unit.committed", 1), ("run.verified", 1)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point", FILE_POINTS, ids=[f"{p[0]}#{p[1]}" for p in FILE_POINTS])
+def test_killed_file_retention_resumes(point: tuple[str, int], tmp_path: Path) -> None:
+    from govkit.scan import scan
+    from govkit.workspace import load_workspace
+
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    for day in ("2019-01-05", "2019-07-01", "2020-02-02", "2026-05-01"):
+        (folder / f"crm-{day}.csv").write_text(f"name,email\nAnn Lee,ann.{day}@example.org\n", encoding="utf-8")
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "govkit.toml").write_text(f'[detection]\nmodel = "none"\n\n[sources.exports]\npath = "{folder}"\n',
+                                    encoding="utf-8")
+    (ws / "policies").mkdir()
+    (ws / "policies" / "files.yaml").write_text(
+        "version: 1\nextends: [gdpr]\nretention:\n  rules:\n    - name: crm exports\n      assets: ['crm-*']\n"
+        "      timestamp: $name\n      period: 2 years\n      action: archive\n", encoding="utf-8")
+    scan(load_workspace(ws, search=False))
+    died = harness.govkit(ws, *APPLY, kill_at=point)
+    assert harness.killed(died), (died.returncode, died.stderr)
+    run_id = harness.unfinished_run(ws)
+    resumed = harness.cli(ws, "runs", "resume", run_id)
+    assert resumed.exit_code == 0, resumed.output
+    assert sorted(p.name for p in folder.iterdir()) == ["crm-2026-05-01.csv"]
+    (entry,) = list_archives(ws / ".govkit")
+    archive = Archive(ws / ".govkit", entry["id"])
+    files = sorted(str(r[0]) for seg in entry["segments"] for part in archive.read_segment(seg["segment"])
+                   for r in part.rows)
+    assert files == ["crm-2019-01-05.csv", "crm-2019-07-01.csv", "crm-2020-02-02.csv"]  # each archived once
+    harness.assert_run_closed(ws, "retention.apply")
