@@ -102,7 +102,7 @@ def test_killed_restore_resumes_to_every_row_once(point: tuple[str, int], tmp_pa
     assert done.exit_code == 0, done.output
     (entry,) = list_archives(ws / ".govkit")
     archive = Archive(ws / ".govkit", entry["id"])
-    archived = {"customers": [], "orders": []}  # type: dict[str, list[tuple[object, ...]]]
+    archived: dict[str, list[Any]] = {"customers": [], "orders": []}
     for seg in entry["segments"]:
         for part in archive.read_segment(seg["segment"]):
             archived[part.table].extend(part.rows)
