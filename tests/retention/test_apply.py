@@ -174,3 +174,18 @@ def test_files_past_their_date_are_archived_and_restorable(tmp_path: Path) -> No
     back = harness.cli(ws, "archive", "restore", archive, "--apply")
     assert back.exit_code == 0, back.output
     assert (folder / "crm-export-2019-01-05.csv").read_text(encoding="utf-8").endswith("ann.lee@example.org\n")
+
+
+def test_subject_hold_keeps_the_subjects_rows(tmp_path: Path) -> None:
+    from govkit.holds import add_hold
+
+    url = f"sqlite:///{tmp_path / 'shop.sqlite'}"
+    shop.create(url)
+    workspace = shop.workspace(tmp_path / "ws", url, hold=False)
+    add_hold(workspace, reason="inquiry 2026-3", subject={"email": "person97@example.org"})
+    done = _apply(workspace.root, "--apply")
+    assert [r["verification"] for r in done["runs"]] == ["passed"]
+    kept = shop.ids(url, "customers")
+    assert 97 in kept  # expiring, but the subject is held
+    assert kept == shop.expected_customers(held=False) | {97}
+    assert {194, 195} <= shop.ids(url, "orders")  # the held customer's orders stay with them
