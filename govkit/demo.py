@@ -835,6 +835,9 @@ class DemoResult:
     log: Any = None  # govkit.demo_tour.LogStep
     run: Any = None  # govkit.demo_tour.RunStep
     retention: Any = None  # govkit.actions.retention.RetentionPlan
+    hold: Any = None  # govkit.demo_tour.HoldStep
+    access: Any = None  # govkit.demo_tour.AccessStep
+    enforced: Any = None  # govkit.demo_tour.RetentionStep
 
 
 DEMO_CONFIG = """\
@@ -899,6 +902,9 @@ def create_demo_workspace(folder: Path, *, customers: int = 400, seed: int = 7, 
     log: demo_tour.LogStep | None = None
     run: demo_tour.RunStep | None = None
     retention: Any = None
+    hold: Any = None
+    access: Any = None
+    enforced: Any = None
     if tour:
         say("writing the anonymized analyst export and measuring its risk")
         export = demo_tour.anonymized_export(workspace)
@@ -908,6 +914,12 @@ def create_demo_workspace(folder: Path, *, customers: int = 400, seed: int = 7, 
         run = demo_tour.interrupted_run(workspace, database)
         say("planning retention")
         retention = demo_tour.retention_plan(workspace)
+        say("placing a legal hold")
+        hold = demo_tour.legal_hold(workspace)
+        say("enforcing retention (delete, anonymize, archive what is past its time)")
+        enforced = demo_tour.retention_apply(workspace)
+        say("showing what the analyst role may read")
+        access = demo_tour.role_access(workspace)
         log = demo_tour.verify_log(workspace)
     say("writing the audit report")
     from govkit.cli.commands.report import reports_dir
@@ -920,7 +932,7 @@ def create_demo_workspace(folder: Path, *, customers: int = 400, seed: int = 7, 
     finally:
         inventory.close()
     return DemoResult(folder.resolve(), row_counts, report, evaluation, report_path.resolve(), keys, export,
-                      requests, log, run, retention)
+                      requests, log, run, retention, hold, access, enforced)
 
 
 def write_demo_exports(database: Path, folder: Path, *, seed: int = 7) -> dict[str, int]:

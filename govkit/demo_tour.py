@@ -34,8 +34,10 @@ __all__ = [
     "DSR_STEPS",
     "EXPORT_PATH",
     "QUASI_IDENTIFIERS",
+    "AccessStep",
     "AnonymizeStep",
     "DsrStep",
+    "HoldStep",
     "KeysStep",
     "LogStep",
     "RunStep",
@@ -44,7 +46,9 @@ __all__ = [
     "demo_subjects",
     "ensure_keys",
     "interrupted_run",
+    "legal_hold",
     "retention_plan",
+    "role_access",
     "verify_log",
 ]
 
@@ -55,6 +59,9 @@ EXPORT_PATH = Path("analyst") / "customers.csv"
 QUASI_IDENTIFIERS = ("country", "city", "birth_date")
 #: The anonymity the export is made to reach, and the risk measurements check.
 K = 5
+#: ... and the diversity of the loyalty tier in every class (l-diversity): knowing a customer's
+#: country, city and birth date must not tell their tier.
+L, SENSITIVE = 2, "loyalty_tier"
 #: On top of the policy: a keyed pseudonym keeps customers countable; phone numbers are of no
 #: use to an analyst and are left out (masking them would also trip the "left unchanged" check
 #: on rows an erasure already masked); country and city stay for the analysts, generalized as
@@ -86,6 +93,8 @@ class AnonymizeStep:
     verified: bool
     source_risk: RiskReport
     export_risk: RiskReport
+    #: the lattice search's report: levels, the k and l reached, the information loss
+    anonymity: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -151,7 +160,7 @@ def anonymized_export(workspace: Workspace, source: str = "shop", table: str = "
     target = workspace.root / EXPORT_PATH
     target.parent.mkdir(parents=True, exist_ok=True)
     request = AnonymizeRequest(source, to=str(target), table=[table], rules=list(EXPORT_RULES), k=K,
-                               quasi_identifiers=list(QUASI_IDENTIFIERS), jobs=1)
+                               quasi_identifiers=list(QUASI_IDENTIFIERS), jobs=1, l_diversity=L, sensitive=SENSITIVE)
     params = {"source": source, "to": str(EXPORT_PATH), "rules": list(EXPORT_RULES), "k": K,
               "max_suppression": request.max_suppression * 100}
     with audit_action(workspace.state_dir, "anonymize", params) as entry:
@@ -159,6 +168,7 @@ def anonymized_export(workspace: Workspace, source: str = "shop", table: str = "
         entry.params["plan"] = [f"{p.asset}.{p.field}={p.spec}" for p in result.plan.fields.values()]
         entry.params["verification"] = "passed" if result.verified else "skipped"
         entry.params["generalized"] = [f"{name}={level}" for name, level in result.generalized.items()]
+        entry.params["anonymity"] = result.anonymity
         entry.counts.update(rows=result.rows, suppressed=result.suppressed, fields=len(result.plan.fields),
                             generalized=len(result.coarsened))
     quasi = list(QUASI_IDENTIFIERS)
@@ -166,7 +176,7 @@ def anonymized_export(workspace: Workspace, source: str = "shop", table: str = "
     before = measure(f"{source} {table}", table_opener(url, table), quasi, k=K, list_rows=False)
     after = measure(str(EXPORT_PATH), file_opener(target), quasi, k=K, list_rows=False)
     return AnonymizeStep(target, result.rows, result.suppressed, dict(result.generalized), result.verified,
-                         before, after)
+                         before, after, next(iter(result.anonymity.values()), {}))
 
 
 def demo_subjects(database: Path, count: int = len(DSR_STEPS)) -> list[tuple[int, str]]:
@@ -174,8 +184,10 @@ def demo_subjects(database: Path, count: int = len(DSR_STEPS)) -> list[tuple[int
 
     Customers outside China with orders, none refunded, come first (lowest id first): their
     erasure is not blocked by a legal hold and touches several tables; others fill up when a
-    small demo has too few of them. Addresses at example.org are the demo's own rectifications
-    (``customerN.rectified@example.org``) and are never picked again.
+    small demo has too few of them; among each, accounts the retention rule will not anonymize
+    later in the tour (younger than 3 years, or platinum), so what a request did stays visible.
+    Addresses at example.org are the demo's own rectifications (``customerN.rectified@example.org``)
+    and are never picked again.
     """
     conn = sqlite3.connect(database)
     try:
@@ -185,15 +197,16 @@ def demo_subjects(database: Path, count: int = len(DSR_STEPS)) -> list[tuple[int
                    (c.country = 'China')
                    OR NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id)
                    OR EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id AND o.status = 'refunded')
-                   AS second_choice
+                   AS second_choice,
+                   (c.created_at < datetime('now', '-3 years') AND c.loyalty_tier != 'platinum') AS aging
             FROM customers c WHERE c.email IS NOT NULL AND c.email NOT LIKE '%@example.org'
-            ORDER BY second_choice, c.id LIMIT ?
+            ORDER BY second_choice, aging, c.id LIMIT ?
             """,
             (count,),
         ).fetchall()
     finally:
         conn.close()
-    return [(int(cid), str(email)) for cid, email, _ in rows]
+    return [(int(cid), str(email)) for cid, email, _, _ in rows]
 
 
 def data_subject_requests(workspace: Workspace, database: Path, today: date | None = None) -> list[DsrStep]:
@@ -353,6 +366,114 @@ def retention_plan(workspace: Workspace) -> Any:
         return plan
     finally:
         inventory.close()
+
+
+@dataclass(slots=True)
+class RetentionStep:
+    """What ``govkit retention apply --apply`` did in the demo (per table and rule)."""
+
+    lines: list[str]
+    runs: list[str]
+    verified: bool
+    archive: str | None
+    refusals: list[str]
+
+
+def retention_apply(workspace: Workspace) -> RetentionStep:
+    """``govkit retention apply --apply``: the expiring rows deleted, anonymized or archived,
+    child rows first or cascaded, the legal hold respected; a rerun finds nothing left to do."""
+    from govkit.actions.retention.apply import apply_plan, plan_apply
+    from govkit.audit import audit_action
+    from govkit.inventory.store import Inventory
+    from govkit.policy.loader import active_policy
+
+    inventory = Inventory(workspace.inventory_path)
+    try:
+        with audit_action(workspace.state_dir, "retention.apply-plan", {"source": None, "as_of": None}) as entry:
+            plan = plan_apply(workspace, active_policy(workspace.root), inventory)
+            entry.counts.update(plan.to_dict()["totals"])
+    finally:
+        inventory.close()
+    lines = []
+    for s in plan.steps:
+        what = (f"{s.rows - s.held_rows - s.blocked_rows} row(s) to {s.action}" if s.status == "apply"
+                else f"{s.rows} row(s) past, none to {s.action}" if s.rows else "nothing past its period")
+        blockers = ", ".join(c.table for c in s.children if c.mode == "blocks" and c.rows)
+        extra = [f"{s.held_rows} held" if s.held_rows else "",
+                 f"{s.blocked_rows} kept: still referenced by {blockers}" if s.blocked_rows else "",
+                 ", ".join(f"their {c.table} go with them" for c in s.children
+                           if c.mode == "cascade" and c.rows and s.status == "apply")]
+        lines.append(f"{s.asset}: rule \"{s.rule}\", {what}" + "".join(f"; {e}" for e in extra if e))
+    if plan.refusals:
+        return RetentionStep(lines, [], False, None, plan.refusals)
+    results = apply_plan(workspace, plan)
+    return RetentionStep(lines, [f"{r.run_id}: " + ", ".join(f"{s.asset} {s.done}" for s in r.steps)
+                                 for r in results],
+                         all(r.status == "finished" for r in results),
+                         next((r.archive for r in results if r.archive), None), [])
+
+
+@dataclass(slots=True)
+class HoldStep:
+    """What ``govkit hold add`` placed (or an earlier demo run did) and ``hold list`` shows."""
+
+    hold_id: str
+    target: str
+    reason: str
+    until: str | None
+    in_force: list[str]
+    skipped: bool
+
+
+#: The demo's legal hold: pending orders under a payment provider's dispute, placed after the
+#: requests so that it refuses none of them (an erasure of a held customer would be refused).
+HOLD_ASSET, HOLD_WHERE = "orders", "status = 'pending'"
+
+
+def legal_hold(workspace: Workspace, today: date | None = None) -> HoldStep:
+    """``govkit hold add --asset orders --where ...`` once per workspace, then ``hold list``."""
+    from govkit.holds import add_hold, list_holds
+
+    today = today or date.today()
+    found = next((h for h in list_holds(workspace) if h.asset == HOLD_ASSET and h.where == HOLD_WHERE), None)
+    skipped = found is not None
+    hold = found or add_hold(workspace, asset=HOLD_ASSET, source="shop", where=HOLD_WHERE,
+                             reason="payment provider dispute PSP-2026-031: keep the pending orders",
+                             until=today + timedelta(days=180))
+    return HoldStep(hold.id, hold.target, hold.reason, hold.until.isoformat() if hold.until else None,
+                    [h.id for h in list_holds(workspace)], skipped)
+
+
+@dataclass(slots=True)
+class AccessStep:
+    """What one policy role may read (``govkit access show``) and what the review could assess."""
+
+    role: str
+    counts: dict[str, int]
+    examples: list[str]
+    review: str
+
+
+def role_access(workspace: Workspace, role: str = "analyst", source: str = "shop") -> AccessStep:
+    """``govkit access show analyst`` over the shop, and ``access review shop``: on SQLite, which
+    has no users or privileges, the review says "not assessed" (PostgreSQL and MariaDB are
+    reviewed and fixed for real: docs/access.md)."""
+    from govkit.actions.access.review import review_source, store
+    from govkit.actions.access.show import workspace_role_access
+    from govkit.audit import audit_action
+    from govkit.policy.loader import active_policy
+
+    policy = active_policy(workspace.root)
+    access = workspace_role_access(workspace, policy, role, source)
+    personal = sorted((f for f in access.fields if f.personal), key=lambda f: f.asset != "customers")
+    picked = [next((f for f in personal if f.read == read), None) for read in ("masked", "none", "clear")]
+    examples = [f"{f.asset}.{f.field}: {f.read}" + (f" ({f.operator})" if f.operator else "")
+                for f in picked if f is not None]
+    with audit_action(workspace.state_dir, "access.review", {"source": source}) as entry:
+        review = review_source(workspace, source, policy)
+        store(workspace.state_dir, review)
+        entry.params["assessed"] = review.assessed
+    return AccessStep(role, access.counts(), examples, review.reason if not review.assessed else "assessed")
 
 
 def verify_log(workspace: Workspace) -> LogStep:

@@ -56,6 +56,8 @@ class SourceConfig:
     include: list[str] = field(default_factory=lambda: ["*"])
     exclude: list[str] = field(default_factory=list)
     schemas: list[str] | None = None
+    #: ``access_users``: database user -> policy role for this source only (over ``[access.users]``)
+    access_users: dict[str, str] = field(default_factory=dict)
 
     @property
     def kind(self) -> str:
@@ -87,6 +89,13 @@ class Workspace:
     sources: dict[str, SourceConfig] = field(default_factory=dict)
     #: ``[limits]``: timeouts and input bounds (docs/limits.md); put in force by load_workspace.
     limits: Limits = field(default_factory=Limits)
+    #: ``[access.users]``: database user -> policy role, for every source (docs/access.md)
+    access_users: dict[str, str] = field(default_factory=dict)
+
+    def users_of(self, source: str) -> dict[str, str]:
+        """Database user -> policy role for ``source``: its own ``access_users`` over ``[access.users]``."""
+        config = self.sources.get(source)
+        return {**self.access_users, **(config.access_users if config is not None else {})}
 
     @property
     def state_dir(self) -> Path:
@@ -164,6 +173,7 @@ def load_workspace(root: Path | None = None, *, search: bool = True) -> Workspac
     for name, table in (data.get("sources") or {}).items():
         workspace.sources[name] = _source(name, table, config)
     workspace.limits = _limits(data.get("limits", {}), config)
+    workspace.access_users = _access(data.get("access", {}), config)
     limits.configure(workspace.limits)
     if workspace.state_dir.exists() and not workspace.state_dir.is_dir():
         raise ConfigError(f"{workspace.state_dir} is not a folder: govkit keeps its state there; move the file away")
@@ -171,7 +181,25 @@ def load_workspace(root: Path | None = None, *, search: bool = True) -> Workspac
     return workspace
 
 
-_SECTIONS = ("detection", "sources", "limits")
+_SECTIONS = ("detection", "sources", "limits", "access")
+
+
+def _users(table: Any, config: _Config, where: tuple[str, ...], key: str | None) -> dict[str, str]:
+    """A user -> role table (``[access.users]``, ``sources.NAME.access_users``): strings only."""
+    label = ".".join((*where, key) if key else where)
+    if not isinstance(table, dict):
+        config.fail(f"{label} must be a table of user = \"role\"", where, key)
+    for user, role in table.items():
+        if not isinstance(role, str) or not role.strip():
+            config.fail(f"{label}.{user} must be a policy role name (a string)", where, key or user)
+    return dict(table)
+
+
+def _access(table: dict[str, Any], config: _Config) -> dict[str, str]:
+    for key in table:
+        if key != "users":
+            config.fail(f"unknown key [access].{key}", ("access",), key, suggest=(key, ["users"]))
+    return _users(table.get("users", {}), config, ("access", "users"), None)
 
 
 def _check_size(path: Path) -> None:
@@ -327,7 +355,7 @@ def _source(name: str, table: Any, config: _Config) -> SourceConfig:
     where = ("sources", name)
     if not isinstance(table, dict):
         config.fail(f"[sources.{name}] must be a table", where)
-    allowed = ("url", "path", "include", "exclude", "schemas")
+    allowed = ("url", "path", "include", "exclude", "schemas", "access_users")
     for key in table:
         if key not in allowed:
             config.fail(f"unknown key sources.{name}.{key}", where, key, suggest=(key, sorted(allowed)))
@@ -349,6 +377,7 @@ def _source(name: str, table: Any, config: _Config) -> SourceConfig:
         exclude=table.get("exclude", []),
         schemas=table.get("schemas"),
         root=config.path.parent,
+        access_users=_users(table.get("access_users", {}), config, where, "access_users"),
     )
 
 

@@ -90,6 +90,8 @@ def test_console_has_a_section_per_step(demo: tuple[Path, str], original: Path) 
                      "== A change run, interrupted and resumed", "listed it as interrupted", "no unit applied twice",
                      "anonymize.in-place.resumed (resumed), anonymize (ok)", "govkit runs --all",
                      "== Retention plan", "row(s) past", "retention plan",
+                     "== Legal hold", "HOLD-0001 placed: asset orders in shop where status = 'pending'",
+                     "hold list --all",
                      "demo: scanning the shop database"):  # progress from the first step, on stderr
         assert expected in output, expected
     assert not any(email in output for email in _emails(original)), "an identifier reached the console"
@@ -209,6 +211,18 @@ def test_report_shows_requests_anonymization_and_log(demo: tuple[Path, str]) -> 
     integrity = page[page.index('<section id="integrity">'):]
     assert "Intact." in integrity
     assert "<code>anonymize</code>" in integrity
+
+
+@pytest.mark.slow
+def test_access_step_shows_the_role_and_says_the_review_is_not_assessed(demo: tuple[Path, str]) -> None:
+    root, output = demo
+    assert "== Access ('govkit access show analyst'" in output
+    assert re.search(r"analyst reads \d+ personal field\(s\): 0 clear, \d+ masked, \d+ denied", output)
+    assert "grant review: not assessed: sqlite has no users or privileges" in output
+    page = (root / "reports" / "audit.html").read_text(encoding="utf-8")
+    section = page[page.index('<section id="access">'):]
+    section = section[: section.index("</section>")]
+    assert "Access review: not assessed" in section  # SQLite: said, never a reassuring zero
 
 
 # -- a second run on the same folder: last, it changes the workspace --------------------------------------

@@ -356,12 +356,15 @@ def _configure_logging(debug: bool, quiet: bool, verbose: bool = False) -> None:
 #: root's --help lists (a test checks they match the commands' own).
 #: Adding a command: one module with ``register(group)``, and one line here.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "access": ("access", "Access rules: what each role may read, checked and enforced in the database."),
     "anonymize": ("anonymize", "Export a source anonymized: database, table, query or file."),
+    "archive": ("archive", "Archives retention made: list them, restore one."),
     "deanonymize": ("anonymize", "Decrypt the values the encrypt operator wrote."),
     "demo": ("demo", "Build a demo workspace in FOLDER (default ./govkit-demo), scan it, act on it, write the report."),
     "dsr": ("dsr", "Data subject requests: register, locate, export, erase, rectify."),
     "evaluate": ("evaluate", "Check the inventory against the policy and list the violations."),
     "explain": ("explain", "Why TABLE.COLUMN was (or was not) classified as personal data."),
+    "hold": ("hold", "Legal holds: rows no erasure or retention may touch."),
     "init": ("init", "Make FOLDER (default: here) a govkit workspace."),
     "inventory": ("inventory", "List the personal data the inventory holds (newest scan of each source)."),
     "keys": ("keys", "Create, rotate and list the workspace keys."),
@@ -369,7 +372,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "log": ("log", "Show, verify and export the audit log."),
     "policy": ("policy", "Check and read the policy: the workspace's policies/*.yaml (or the shipped baseline)."),
     "report": ("report", "Reports for compliance officers and auditors."),
-    "retention": ("retention", "Retention: what each rule would delete, anonymize or archive."),
+    "retention": ("retention", "Retention: plan, then delete, anonymize or archive what is past its time."),
     "risk": ("risk", "Measure re-identification risk: k-anonymity, l-diversity."),
     "runs": ("runs", "List, resume or abandon runs that change data."),
     "scan": ("scan", "Scan databases, folders and files for personal data; record it in the inventory."),

@@ -7,8 +7,9 @@ retention, personal data where the policy forbids it) and what changed since the
 Below come the evidence: the inventory, every violation, retention per asset, and the
 integrity of the audit log.
 
-Two sections are honest placeholders: access reviews and data subject requests are not
-built yet, and the report says so instead of showing zeros that would read as "all clear".
+Sections without data say so instead of showing zeros that would read as "all clear": the
+access review before any ``govkit access review`` ran (then the last stored review of each
+source, :mod:`govkit.actions.access.report`), data subject requests before any was recorded.
 
 :func:`build_audit_view` is pure (inventory rows, a policy, an evaluation and a log check
 in, a view out) so tests can feed it anything; :func:`audit_view` gathers those from a
@@ -80,6 +81,10 @@ class RetentionView:
     status: str
     past_rows: int | None = None
     detail: str = ""
+    #: the last ``retention apply`` run that enforced the rule (id, at, status, rows), or None
+    last_run: dict[str, Any] | None = None
+    #: legal holds in force on the asset (ids; ``govkit hold``), besides the policy's own
+    holds: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -255,7 +260,7 @@ class AuditView:
     policy: PolicyView
     retention: list[RetentionView]
     integrity: IntegrityView
-    access_review: PendingView
+    access_review: Any  # PendingView, or govkit.actions.access.report.AccessReviewView once a review ran
     dsr: PendingView | DsrView
     history: list[dict[str, Any]] = field(default_factory=list)
     #: what govkit's own actions changed since the previous scan (erasures, rectifications,
@@ -372,8 +377,8 @@ def build_audit_view(
         integrity=integrity,
         access_review=PendingView(
             "not-run",
-            "Access review not run yet: govkit cannot review who can read what until the access "
-            "review command exists. The roles below are what the policy declares, not what was checked.",
+            "Access review not run yet: not assessed. Run 'govkit access review SOURCE' to read who can "
+            "read what in a database; the roles below are what the policy declares, not what was checked.",
             {"roles": sorted(policy.doc.access.roles)},
         ),
         dsr=PendingView(
@@ -483,9 +488,31 @@ def audit_view(workspace: Workspace, policy: Policy | None = None, *, now: datet
         view.dsr = dsr_view(workspace.state_dir, policy, now.date() if now else None) or view.dsr
         view.risks = unfinished_run_risks(workspace.state_dir) + overdue_request_risks(view.dsr) + view.risks
         view.govkit_changes = govkit_changes(workspace.state_dir)
+        from govkit.actions.access.report import access_review_view
+
+        view.access_review = access_review_view(workspace.state_dir, sorted(policy.doc.access.roles)) \
+            or view.access_review
+        enforcement_of(workspace, view.retention)
         return view
     finally:
         inventory.close()
+
+
+def enforcement_of(workspace: Workspace, retention: list[RetentionView]) -> None:
+    """Per asset: the last run that enforced its rule, and the legal holds on it."""
+    from govkit.actions.retention.state import last_runs
+    from govkit.holds import list_holds
+
+    runs = last_runs(workspace.state_dir)
+    holds = list_holds(workspace)
+    for view in retention:
+        if view.rule is not None:
+            view.last_run = runs.get(view.rule)
+        view.holds = [h.id for h in holds if h.kind == "asset" and h.asset is not None
+                      and h.asset.lower() in (view.asset.lower(), view.asset.rsplit(".", 1)[-1].lower())]
+        subject_holds = sum(1 for h in holds if h.kind == "subject")
+        if subject_holds and view.rule is not None:
+            view.holds.append(f"{subject_holds} subject hold(s)")
 
 
 def govkit_changes(state_dir: Path) -> list[dict[str, Any]]:

@@ -50,6 +50,12 @@ def demo_command(folder: Path, fresh: bool, customers: int, scan_only: bool) -> 
       runs        rewrites orders.ip_address in place, stops the run halfway as a crash
                   would, and resumes it ('runs resume'): nothing applied twice
       retention   plans the retention rules: rows past their period per rule, counted
+      hold        places a legal hold on the pending orders ('hold add') and lists it
+      retention   then enforces the rules ('retention apply --apply'): old orders deleted
+                  with their lines unless a payment still needs them, old customers
+                  anonymized, old payments archived; held rows untouched
+      access      what the analyst role may read ('access show analyst'); the grant
+                  review says "not assessed" on SQLite, which has no users
       log verify  checks the audit log's signatures and links
     The audit report comes last, in FOLDER/reports/audit.html, with the DSR statistics,
     the anonymization run and the log's integrity.
@@ -109,6 +115,12 @@ def render_tour(result: DemoResult) -> str:
                 f"wrote {ex.rows} row(s) to {_relative(ex.path, result.root)}: keyed pseudonyms, fakes and "
                 f"generalizations per the policy; {'verified' if ex.verified else 'NOT verified'}",
                 f"k-anonymity: generalized {levels}; suppressed {ex.suppressed} row(s)"]
+        if ex.anonymity:  # the lattice search's choice: the least information loss that meets k and l
+            loss, reached = ex.anonymity["loss"], ex.anonymity
+            out.append(f"reached k = {reached['achieved_k']}, l = {reached['achieved_l']} (loyalty tier); "
+                       f"information loss {loss['non_uniform_entropy']:.3f} (non-uniform entropy, 1 = every "
+                       f"quasi-identifier at *), generalization intensity {loss['generalization_intensity']:.3f}; "
+                       f"{reached['nodes_checked']} of {reached['lattice_size']} level combinations checked")
         quasi = ", ".join(QUASI_IDENTIFIERS)
         for label, risk in (("shop customers table", ex.source_risk), ("the export", ex.export_risk)):
             out.append(f"risk of {label} on {quasi}: k = {risk.k} "
@@ -150,6 +162,33 @@ def render_tour(result: DemoResult) -> str:
         if plan.unruled:
             out.append(f"  no retention rule (not assessed): {', '.join(u.asset for u in plan.unruled)}")
         out.append("")
+    if result.hold is not None:
+        hold = result.hold
+        out.append("== Legal hold ('govkit hold add', 'govkit hold list')")
+        placed = "placed by an earlier demo run" if hold.skipped else "placed"
+        out.append(f"{hold.hold_id} {placed}: {hold.target}" + (f" until {hold.until}" if hold.until else "")
+                   + f": {hold.reason}")
+        out.append(f"in force: {', '.join(hold.in_force)}; an erasure reaching held rows is refused, naming the hold")
+        out.append("")
+    if result.enforced is not None:
+        enforced = result.enforced
+        out.append("== Retention enforced ('govkit retention apply --apply': through the change engine)")
+        out += [f"  {line}" for line in enforced.lines]
+        out += [f"  refused: {r}" for r in enforced.refusals]
+        out += [f"  {r}" for r in enforced.runs]
+        if enforced.runs:
+            out.append(f"  verification {'passed' if enforced.verified else 'FAILED'}"
+                       + (f"; archive {enforced.archive} ('govkit archive restore' brings it back)"
+                          if enforced.archive else ""))
+        out.append("")
+    if result.access is not None:
+        access = result.access
+        counts = access.counts
+        out.append(f"== Access ('govkit access show {access.role}', 'govkit access review shop')")
+        out.append(f"{access.role} reads {counts['personal']} personal field(s): {counts['clear']} clear, "
+                   f"{counts['masked']} masked, {counts['none']} denied; e.g. {'; '.join(access.examples)}")
+        out.append(f"grant review: {'not assessed: ' + access.review if access.review != 'assessed' else 'assessed'}")
+        out.append("")
     if result.log is not None:
         log = result.log
         out += ["== Audit log",
@@ -173,6 +212,12 @@ def _hints(result: DemoResult) -> list[str]:
         hints.append("runs --all                  the runs that changed data (begun, units, finished)")
     if result.retention is not None:
         hints.append("retention plan              rows past retention per rule, counted")
+    if result.enforced is not None:
+        hints.append("archive list                what retention archived (restore brings it back)")
+    if result.hold is not None:
+        hints.append("hold list --all             the legal holds, released ones too")
+    if result.access is not None:
+        hints.append(f"access show {result.access.role}         what a role may read, and the rule deciding it")
     if result.log is not None:
         hints += ["log verify                  check the audit log", "log show                    what was done"]
     return hints
