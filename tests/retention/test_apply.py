@@ -189,3 +189,53 @@ def test_subject_hold_keeps_the_subjects_rows(tmp_path: Path) -> None:
     assert 97 in kept  # expiring, but the subject is held
     assert kept == shop.expected_customers(held=False) | {97}
     assert {194, 195} <= shop.ids(url, "orders")  # the held customer's orders stay with them
+
+
+def test_composite_key_and_self_reference(tmp_path: Path) -> None:
+    """Rows keyed by two columns, and a table whose rows point at each other (a manager)."""
+    import sqlalchemy as sa
+
+    from govkit.scan import scan
+    from govkit.workspace import load_workspace
+
+    url = f"sqlite:///{tmp_path / 'hr.sqlite'}"
+    engine = sa.create_engine(url)
+    meta = sa.MetaData()
+    sa.Table("visits", meta, sa.Column("person", sa.Integer, primary_key=True, autoincrement=False),
+             sa.Column("day", sa.Integer, primary_key=True, autoincrement=False),
+             sa.Column("email", sa.String(80)), sa.Column("seen_at", sa.DateTime))
+    sa.Table("staff", meta, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+             sa.Column("email", sa.String(80)), sa.Column("manager_id", sa.Integer, sa.ForeignKey("staff.id")),
+             sa.Column("left_at", sa.DateTime))
+    old, new = shop.AS_OF.replace(year=2015), shop.AS_OF.replace(year=2026, month=1)
+    with engine.begin() as conn:
+        meta.create_all(conn)
+        conn.execute(meta.tables["visits"].insert(), [
+            {"person": p, "day": d, "email": f"v{p}@example.org", "seen_at": old if d % 2 else new}
+            for p in range(1, 5) for d in range(1, 7)])
+        # 1 manages 2 and 3; everyone left long ago but 3 (still here): 1 is kept while 3 points at it
+        conn.execute(meta.tables["staff"].insert(), [
+            {"id": 1, "email": "boss@example.org", "manager_id": None, "left_at": old},
+            {"id": 2, "email": "a@example.org", "manager_id": 1, "left_at": old},
+            {"id": 3, "email": "b@example.org", "manager_id": 1, "left_at": new},
+            {"id": 4, "email": "c@example.org", "manager_id": None, "left_at": old}])
+    engine.dispose()
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "govkit.toml").write_text(f'[detection]\nmodel = "none"\n\n[sources.hr]\nurl = "{url}"\n', encoding="utf-8")
+    (ws / "policies").mkdir()
+    (ws / "policies" / "hr.yaml").write_text(
+        "version: 1\nextends: [gdpr]\nretention:\n  rules:\n"
+        "    - {name: visits, assets: [visits], timestamp: seen_at, period: 5 years, action: delete}\n"
+        "    - {name: staff, assets: [staff], timestamp: left_at, period: 5 years, action: delete}\n",
+        encoding="utf-8")
+    scan(load_workspace(ws, search=False))
+    done = _apply(ws, "--apply", "--batch-size", "1")  # units of 10 keys: several per table
+    assert [r["verification"] for r in done["runs"]] == ["passed"]
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        visits = {tuple(r) for r in conn.execute(sa.text("SELECT person, day FROM visits"))}
+        staff = {r[0] for r in conn.execute(sa.text("SELECT id FROM staff"))}
+    engine.dispose()
+    assert visits == {(p, d) for p in range(1, 5) for d in (2, 4, 6)}
+    assert staff == {1, 3}  # 2 and 4 gone; 1 still referenced by 3
