@@ -78,8 +78,8 @@ def hand_written(path: Path) -> float:
     cutoff = "2023-06-30 00:00:00"
     start = time.perf_counter()
     with engine.begin() as conn:
-        conn.execute(sa.text("DELETE FROM orders WHERE customer_id IN (SELECT id FROM customers WHERE created_at < :c)"),
-                     {"c": cutoff})
+        conn.execute(sa.text("DELETE FROM orders WHERE customer_id IN "
+                             "(SELECT id FROM customers WHERE created_at < :c)"), {"c": cutoff})
         conn.execute(sa.text("DELETE FROM customers WHERE created_at < :c"), {"c": cutoff})
     elapsed = time.perf_counter() - start
     engine.dispose()
