@@ -589,12 +589,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="all",
         help="which columns to score (realworld: the five public sample databases, accuracy_realworld.py)",
     )
+    parser.add_argument(
+        "--dialect",
+        choices=("sqlite", "postgresql", "mariadb"),
+        default="sqlite",
+        help="realworld only: scan the SQLite files, or load them into a per-run database on the local"
+        " PostgreSQL or MariaDB server (accuracy_realworld_servers.py) and scan that",
+    )
     args = parser.parse_args(argv)
+    if args.dialect != "sqlite" and args.group != "realworld":
+        parser.error("--dialect applies to --group realworld only")
     rows = args.rows or (100 if args.quick else 250)
     per_column = args.baseline_per_column or (12 if args.quick else 40)
 
     if args.group == "realworld":
-        print_realworld(run_realworld(baseline_per_column=per_column))
+        print_realworld(run_realworld(baseline_per_column=per_column, dialect=args.dialect), args.dialect)
         return 0
     clock = time.perf_counter()
     columns = build_dataset(rows)

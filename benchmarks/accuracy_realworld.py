@@ -70,6 +70,8 @@ class RealworldResult:
     #: (db, table.column, expected, got, rule, reason) of every column with an error.
     errors: list[tuple[str, str, str, str, str, str]] = field(default_factory=list)
     baseline: Tally | None = None
+    #: database -> how it was loaded on a server ("dump" or "copied from SQLite").
+    loads: dict[str, str] = field(default_factory=dict)
 
 
 def load_truth(root: Path, name: str) -> list[dict[str, Any]]:
@@ -81,11 +83,14 @@ def _short(asset: str) -> str:
     return asset.split(".")[-1]
 
 
-def scan_database(path: Path) -> dict[tuple[str, str], tuple[set[str], str, str]]:
-    """(table, column) -> (entities reported, deciding rule, reason).
+def scan_database(path: Path | str, tables_only: bool = False) -> dict[tuple[str, str], tuple[set[str], str, str]]:
+    """(table, column) -> (entities reported, deciding rule, reason), names in lower case.
 
-    The same steps as ``govkit scan sqlite:///PATH`` (``govkit.scan._classify_table``: default
-    sample size and seed, no workspace, so no human labels), keeping each verdict's rule.
+    The same steps as ``govkit scan URL`` (``govkit.scan._classify_table``: default sample size
+    and seed, no workspace, so no human labels), keeping each verdict's rule. ``path`` is a
+    SQLite file or a database URL. Names are compared in lower case because a dialect may fold
+    them (PostgreSQL lower-cases Metabase's unquoted ``PEOPLE``, MariaDB keeps it).
+    ``tables_only`` leaves views out (they are not scored, and not every load has them).
     """
     from govkit.model.findings import ScanReport
     from govkit.scan import ScanOptions, _classify_table, _LazyClassifier
@@ -96,28 +101,59 @@ def scan_database(path: Path) -> dict[tuple[str, str], tuple[set[str], str, str]
     classifier = _LazyClassifier(settings)
     report = ScanReport("", "", "", "")
     out: dict[tuple[str, str], tuple[set[str], str, str]] = {}
-    with DatabaseSource(f"sqlite:///{path}") as source:
+    url = path if isinstance(path, str) else f"sqlite:///{path}"
+    with DatabaseSource(url) as source:
         source.check()
         for table in source.tables():
+            if tables_only and table.kind != "table":
+                continue
             for verdict in _classify_table(source, table, ScanOptions(), settings, classifier, report):
                 entities = {e.entity_type for e in verdict.entities}
-                out[(_short(table.qualified), verdict.column)] = (entities, verdict.rule, verdict.reason)
+                key = (_short(table.qualified).lower(), verdict.column.lower())
+                out[key] = (entities, verdict.rule, verdict.reason)
     return out
+
+
+def scan_realworld(
+    name: str, root: Path | None = None, dialect: str = "sqlite", tables_only: bool = False,
+    loads: dict[str, str] | None = None,
+) -> dict[tuple[str, str], tuple[set[str], str, str]]:
+    """:func:`scan_database` of one realworld database on ``dialect``.
+
+    On a server the database is loaded into a per-run ``gk_rw_<random>`` database (from its
+    original dump where that loads as is, else copied from the SQLite file:
+    accuracy_realworld_servers.py) and dropped afterwards, whatever happens; ``loads`` gets
+    how each was loaded.
+    """
+    root = root or fixtures_dir()
+    if dialect == "sqlite":
+        return scan_database(root / "db" / f"{name}.db", tables_only)
+    from accuracy_realworld_servers import drop, load
+
+    url, db_name, how = load(dialect, name, root)
+    if loads is not None:
+        loads[name] = how
+    try:
+        return scan_database(url, tables_only)
+    finally:
+        drop(dialect, db_name)
 
 
 def run_realworld(
     root: Path | None = None,
     databases: Sequence[str] = DATABASES,
     baseline_per_column: int = 0,
+    dialect: str = "sqlite",
 ) -> RealworldResult:
-    """Scan and score each database; with ``baseline_per_column`` > 0 also the naive baseline."""
+    """Scan and score each database on ``dialect`` (sqlite, postgresql, mariadb); with
+    ``baseline_per_column`` > 0 also the naive baseline (always on the SQLite files)."""
     root = root or fixtures_dir()
     result = RealworldResult()
     baseline = Tally() if baseline_per_column else None
     for name in databases:
-        found = scan_database(root / "db" / f"{name}.db")
+        found = scan_realworld(name, root, dialect, loads=result.loads)
         for entry in load_truth(root, name):
-            key = (entry["table"], entry["column"])
+            key = (entry["table"].lower(), entry["column"].lower())
             got, rule, reason = found.get(key, (set(), "", ""))
             expected = set(entry["entities"]) if entry["pii"] else set()
             db = result.by_db[name]
@@ -183,13 +219,14 @@ def _score_baseline(root: Path, name: str, per_column: int, tally: Tally) -> Non
                 tally.fp += len(got - expected)
 
 
-def print_realworld(result: RealworldResult) -> None:
-    print("realworld: five public sample databases, hand-labelled (sampled scan, as `govkit scan`)")
+def print_realworld(result: RealworldResult, dialect: str = "sqlite") -> None:
+    print(f"realworld on {dialect}: five public sample databases, hand-labelled (sampled scan, as `govkit scan`)")
     print(f"  govkit   {result.total.text()}")
     if result.baseline is not None:
         print(f"  baseline {result.baseline.text()}  (naive Presidio per cell, T=30% score>=0.4)")
     for name, tally in result.by_db.items():
-        print(f"    {name:<14} {tally.text()}")
+        how = f"  (loaded: {result.loads[name]})" if name in result.loads else ""
+        print(f"    {name:<14} {tally.text()}{how}")
     print("  errors by cause")
     for cause, n in result.by_cause.most_common():
         print(f"    {n:>3}  {cause}")

@@ -11,14 +11,22 @@ The rules, in the order they are tried (``rule`` in the verdict names the one th
 
 1. ``labelled``: a human label wins (applied by the caller, see :func:`apply_label`).
 2. ``binary`` / ``boolean values``: bytes and yes/no flags hold no detectable personal data,
-   whatever the name says (``phone_verified``).
+   whatever the name says (``phone_verified``; rule ``yes-no-flags``).
 3. ``free text``: long multi-word values are scanned span by span and every entity type
-   found in enough of them is listed.
-4. ``values match``: validated patterns hit most values (an e-mail column called ``misc``).
+   found in enough of them is listed (rules ``prose-patterns``, ``prose-ner``).
+4. ``values match``: validated patterns hit most values (an e-mail column called ``misc``;
+   ``values-match``, ``mixed-kinds``, ``sparse-matches``).
 5. ``name + values``: the name points at an entity and the values have its shape (names
    look like names, dates are dates); NER agreement raises the confidence. A weak name
-   (``city``, plain ``name``) needs NER agreement; a name never wins against contrary values.
-6. ``values look like``: NER alone tags most values (full names in a ``misc`` column).
+   (``city``, plain ``name``) needs NER agreement; a name never wins against contrary values
+   (``name-values``).
+6. ``values look like``: NER alone tags most values (full names in a ``misc`` column;
+   ``ner-values``, ``han-names``, ``address-values``).
+
+Each of those ids is a registered rule in govkit/detect/rules/ (one file each, applied in
+the order declared there), as are the rules that set evidence aside (``org-names``,
+``enumeration``...) and the table rules; this module gathers the evidence they weigh
+(:class:`Evidence`) and turns their candidates into the verdict.
 
 Dates are personal only through rule 5 with a birth/death-date name: spaCy and Presidio read
 every digit string as DATE, which would bury the real findings under ``created_at`` columns.
@@ -36,10 +44,11 @@ from typing import Any, Literal
 
 from govkit.detect.engine import NER_SCORE, DetectionEngine, Span
 from govkit.detect.evidence import mask
-from govkit.detect.han_names import han_name_share
-from govkit.detect.names import COORDINATE_TERMS, NameHint, about_people, hints_for, tokens
+from govkit.detect.names import NameHint, hints_for
 from govkit.detect.prose import credible_spans, is_foreign_prose
-from govkit.detect.tables import names_no_person, table_meaning
+from govkit.detect.rules import REGISTRY, ColumnFacts, Fired, TableFacts
+from govkit.detect.rules.base import Stage
+from govkit.detect.rules.yes_no_flags import boolean_share
 from govkit.detect.values import WHOLE_VALUE_CHECKS
 
 ValueKind = Literal["text", "integer", "number", "boolean", "date", "datetime", "binary", "other"]
@@ -51,8 +60,6 @@ STRONG_SCORE = 0.4
 #: A structured value "is" an entity when one span covers this share of it.
 FULL_COVERAGE = 0.7
 
-_BOOLEANS = frozenset({"0", "1", "true", "false", "t", "f", "yes", "no", "y", "n", "on", "off",
-                       "是", "否", "ja", "nein", "oui", "non"})
 _NUMBER = re.compile(r"^[-+]?\d+(?:[.,]\d+)?$")
 _DATE = re.compile(
     r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
@@ -107,6 +114,8 @@ class EntityVerdict:
     evidence: list[str]
     rule: str
     of: int = 0
+    #: The id of the registered finding rule that found it (govkit/detect/rules/).
+    found_by: str = ""
 
 
 @dataclass(slots=True)
@@ -124,6 +133,9 @@ class ColumnVerdict:
     value_evidence: dict[str, dict[str, Any]] = field(default_factory=dict)
     profile: dict[str, Any] = field(default_factory=dict)
     skipped: str | None = None
+    #: The registered rules (govkit/detect/rules/) that set an entity aside or dropped it:
+    #: ``{"rule", "entity", "stage", "why"}`` each, in the order they fired.
+    fired: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def is_personal(self) -> bool:
@@ -152,6 +164,8 @@ class _Profile:
     truncated: int
     prose: float = 0.0
     lower: float = 1.0
+    #: The whole-column rule that decided before any evidence was weighed (yes-no-flags).
+    flags: Fired | None = None
 
     @property
     def free_text(self) -> bool:
@@ -159,6 +173,39 @@ class _Profile:
         (user agents, paths, serialised data), which only look long, nor as title-cased
         names (one-line addresses: ``734 Mitchell Trace, Lake Davidborough, SC 01694``)."""
         return self.median_len >= 35 and self.mean_words >= 6 and self.prose >= 0.6 and self.lower >= 0.35
+
+
+@dataclass(slots=True)
+class Evidence:
+    """What the registered rules weigh for one column (govkit/detect/rules/): the finding
+    rules add ``candidates``; the column rules, asked through :meth:`veto`, set entities aside
+    and are recorded on the verdict (``fired``)."""
+
+    sample: ColumnSample
+    texts: Counter[str]
+    profile: _Profile
+    hints: list[NameHint]
+    facts: ColumnFacts
+    verdict: ColumnVerdict
+    patterns: dict[str, EntityStat]
+    pattern_total: int
+    ner: dict[str, list[Span]] | None
+    ner_stats: dict[str, EntityStat]
+    ner_total: int
+    hint_strength: dict[str, float] = field(default_factory=dict)
+    candidates: dict[str, EntityVerdict] = field(default_factory=dict)
+    #: Pattern entities a column rule set aside: entity -> why.
+    rejected: dict[str, str] = field(default_factory=dict)
+    #: The largest share of values a pattern finding explains, once the pattern rules ran:
+    #: the shape rules stand back where another entity is proven (an address column of e-mails).
+    proven: float = 0.0
+
+    def veto(self, stage: Stage, entity: str) -> Fired | None:
+        """The column rule that sets ``entity`` aside at ``stage`` (recorded), or None."""
+        fired = REGISTRY.veto(stage, entity, self.facts)
+        if fired is not None:
+            self.verdict.fired.append(fired.to_dict())
+        return fired
 
 
 class ColumnClassifier:
@@ -208,7 +255,7 @@ class ColumnClassifier:
     ) -> tuple[dict[str, EntityStat], int] | None:
         """Pattern evidence for a structured column (hits and the count they are out of);
         None where the column is decided otherwise (skipped, empty, flags, free text)."""
-        if skipped or not profile.n or profile.booleans >= 0.9:
+        if skipped or not profile.n or profile.flags is not None:
             return None
         hints = hints_for(sample.column, sample.table)
         if profile.free_text and not any(h.effective_strength >= 0.8 for h in hints):
@@ -223,7 +270,7 @@ class ColumnClassifier:
             self.engine.has_ner
             and sample.kind not in ("integer", "number", "boolean", "date", "datetime", "binary")
             and profile.letters >= 0.5
-            and profile.booleans < 0.9
+            and profile.flags is None
         )
 
     def _decide(
@@ -259,108 +306,36 @@ class ColumnClassifier:
         if profile.n == 0:
             verdict.rule, verdict.reason = "empty", "no non-null values in the sample"
             return verdict
-        if profile.booleans >= 0.9:
+        if profile.flags is not None:
             verdict.rule = "boolean values"
-            verdict.reason = "values are yes/no flags" + _despite(hints)
+            verdict.reason = profile.flags.why + _despite(hints)
+            verdict.fired.append(profile.flags.to_dict())
             return verdict
+        facts = _facts(sample, texts, profile)
         # A strongly named column (shipping_address) stays structured even when its values
         # are long: it is one value of one kind, not prose that may mention anything.
         if profile.free_text and not any(h.effective_strength >= 0.8 for h in hints):
-            return self._decide_free_text(verdict, texts, profile, ner)
+            return self._decide_free_text(sample, verdict, texts, profile, ner, facts)
 
-        hint_strength = {h.entity_type: h.effective_strength for h in hints}
         if pattern_evidence is None:
             pattern_evidence = self._structured_patterns(sample, texts, profile, skipped)
         patterns, pattern_total = pattern_evidence if pattern_evidence is not None else ({}, profile.n)
         ner_stats = _ner_stats(texts, ner, full=True) if ner is not None else {}
-        verdict.value_evidence = _evidence_dict(patterns, pattern_total, "patterns")
-        verdict.value_evidence.update(_evidence_dict(ner_stats, _ner_total(texts, ner), "ner"))
-
-        candidates: dict[str, EntityVerdict] = {}
-        rejected: dict[str, str] = {}
-        # Rule 4: values match a pattern recognizer.
-        for entity, stat in patterns.items():
-            implausible = _implausible(entity, texts, sample.column)
-            if implausible:
-                verdict.value_evidence[f"patterns:{entity}"]["rejected"] = implausible
-                rejected[entity] = implausible
-                continue
-            share = stat.hits / pattern_total
-            named = hint_strength.get(entity, 0.0)
-            if share >= 0.6 or (share >= 0.3 and (named >= 0.5 or stat.mean_score >= 0.9)):
-                confidence = column_confidence(stat.mean_score, share, named)
-                candidates[entity] = EntityVerdict(
-                    entity, _clamp(confidence), stat.hits, stat.examples,
-                    "name + values" if named else "values match", of=pattern_total,
-                )
-        # Rule 4, mixed columns: a 'contact' column of e-mails and phones. When the pattern
-        # entities with at least a quarter of the values each explain most of the column
-        # together, each of them is a finding, judged on the share they explain together.
-        sizeable = {e: st for e, st in patterns.items() if st.hits >= 0.25 * pattern_total and e not in rejected}
-        together = sum(st.hits for st in sizeable.values()) / pattern_total if pattern_total else 0.0
-        if len(sizeable) > 1 and together >= 0.8:
-            for entity, stat in sizeable.items():
-                if entity not in candidates:
-                    confidence = column_confidence(stat.mean_score, together, hint_strength.get(entity, 0.0))
-                    candidates[entity] = EntityVerdict(
-                        entity, confidence, stat.hits, stat.examples, "values match", of=pattern_total
-                    )
-        # Rule 4b: a few exact matches of an entity that random data never produces (an
-        # e-mail address or a valid IBAN in a 'reference' column) are a leak worth reporting.
-        for entity in SPARSE_ENTITIES & patterns.keys():
-            stat = patterns[entity]
-            if entity not in candidates and stat.hits >= 1 and stat.mean_score >= 0.9:
-                share = stat.hits / pattern_total
-                candidates[entity] = EntityVerdict(
-                    entity, _clamp(0.55 + 0.3 * share), stat.hits, stat.examples, "sparse matches",
-                    of=pattern_total,
-                )
-        # Rule 5: name hint, values have the right shape. Not where a validated pattern of
-        # another entity already explains most values: an "adresse_email" column full of
-        # e-mail addresses is not a place, however place-like its values are in shape.
-        proven = max((patterns[e].hits / pattern_total for e in candidates if e in patterns), default=0.0)
-        for hint in hints:
-            if hint.effective_strength <= 0 or hint.entity_type in candidates or proven >= 0.8:
-                continue
-            found = self._from_name(hint, texts, profile, ner_stats, _ner_total(texts, ner))
-            if found:
-                candidates[hint.entity_type] = found
-        # Rule 6: NER alone.
         ner_total = _ner_total(texts, ner)
-        for entity, stat in ner_stats.items():
-            if entity in candidates or not ner_total:
-                continue
-            share = stat.hits / ner_total
-            if entity == "PERSON" and _enumeration(profile):
-                # Six statuses (Shipped, Resolved, ...) repeated over hundreds of rows are
-                # an enumeration, however name-like the NER model finds them.
-                continue
-            if _not_a_person(entity, texts) or _not_a_place(entity, texts):
-                continue
-            if share >= 0.6 and (_shape_share(texts, entity) or 0.0) >= 0.6:
-                candidates[entity] = EntityVerdict(
-                    entity, _clamp(0.4 + 0.45 * share), round(share * profile.n), stat.examples,
-                    "values look like",
-                )
-        # Rule 6, Chinese names: the NER model is English and cannot read them; their form
-        # (a common surname and one or two characters, surnames repeating) can tell.
-        if "PERSON" not in candidates and not proven and profile.letters >= 0.5:
-            han_share = han_name_share(texts)
-            if han_share:
-                candidates["PERSON"] = EntityVerdict(
-                    "PERSON", _clamp(0.5 + 0.35 * han_share), round(han_share * profile.n),
-                    [mask(v, "PERSON") for v in list(texts)[:3]], "values look like",
-                )
-        # Rule 6, addresses: NER tags the town or street inside each one-line address, not
-        # the whole value, so the share that counts is of values *containing* a place.
-        if "LOCATION" not in candidates and ner_total and not proven:
-            places = _ner_stats(texts, ner, full=False).get("LOCATION")
-            share = places.hits / ner_total if places else 0.0
-            if places and share >= 0.6 and _address_share(texts) >= 0.6:
-                candidates["LOCATION"] = EntityVerdict(
-                    "LOCATION", _clamp(0.4 + 0.45 * share), round(share * profile.n), places.examples,
-                    "values look like",
-                )
+        verdict.value_evidence = _evidence_dict(patterns, pattern_total, "patterns")
+        verdict.value_evidence.update(_evidence_dict(ner_stats, ner_total, "ner"))
+
+        ev = Evidence(
+            sample, texts, profile, hints, facts, verdict, patterns, pattern_total, ner, ner_stats, ner_total,
+            hint_strength={h.entity_type: h.effective_strength for h in hints},
+        )
+        # The registered finding rules (govkit/detect/rules/), in their declared order: the
+        # validated-pattern rules first, then those weighing names, shapes and NER, which
+        # stand back where a pattern of another entity explains most values.
+        REGISTRY.find("patterns", ev)
+        ev.proven = max((patterns[e].hits / pattern_total for e in ev.candidates if e in patterns), default=0.0)
+        REGISTRY.find("shape", ev)
+        candidates, rejected = ev.candidates, ev.rejected
 
         kept = [c for c in candidates.values() if c.confidence >= self.min_confidence]
         kept.sort(key=lambda c: -c.confidence)
@@ -391,49 +366,14 @@ class ColumnClassifier:
             )
         return verdict
 
-    def _from_name(
-        self,
-        hint: NameHint,
-        texts: Counter[str],
-        profile: _Profile,
-        ner_stats: dict[str, EntityStat],
-        ner_total: int,
-    ) -> EntityVerdict | None:
-        entity, strength = hint.entity_type, hint.effective_strength
-        if _not_a_person(entity, texts) or _not_a_place(entity, texts):
-            return None
-        if hint.term in COORDINATE_TERMS:
-            # Latitude/longitude of a person's or an address row: numbers in range.
-            share = _coordinate_share(texts, hint.term)
-            if share < 0.9:
-                return None
-            examples = [mask(v, entity) for v in list(texts)[:3]]
-            return EntityVerdict(entity, _clamp(strength * share * 0.85), round(share * profile.n), examples,
-                                 "name + values")
-        shape = _shape_share(texts, entity, profile)
-        if shape is None:
-            return None  # validated kinds (e-mail, cards, IDs) must match their patterns
-        ner_share = ner_stats[entity].hits / ner_total if entity in ner_stats and ner_total else 0.0
-        if entity in ("PERSON", "LOCATION"):
-            if strength >= 0.8 and shape >= 0.8:
-                confidence = strength * shape * 0.85 + 0.2 * ner_share
-            elif strength >= 0.4 and ner_share >= 0.5 and shape >= 0.6:
-                confidence = 0.45 + 0.2 * strength + 0.3 * ner_share
-            else:
-                return None
-        elif shape >= 0.8:
-            confidence = strength * shape * (0.95 if entity == "DATE_TIME" else 0.8)
-        else:
-            return None
-        examples = [mask(v, entity) for v in list(texts)[:3]]
-        return EntityVerdict(entity, _clamp(confidence), round(shape * profile.n), examples, "name + values")
-
     def _decide_free_text(
         self,
+        sample: ColumnSample,
         verdict: ColumnVerdict,
         texts: Counter[str],
         profile: _Profile,
         ner: dict[str, list[Span]] | None,
+        facts: ColumnFacts,
     ) -> ColumnVerdict:
         patterns = self._pattern_stats(texts, {}, full=False)
         if ner is not None and is_foreign_prose(ner):
@@ -442,25 +382,11 @@ class ColumnClassifier:
         ner_total = _ner_total(texts, ner)
         verdict.value_evidence = _evidence_dict(patterns, profile.n, "patterns")
         verdict.value_evidence.update(_evidence_dict(ner_stats, ner_total, "ner"))
-        found: list[EntityVerdict] = []
-        for entity, stat in patterns.items():
-            share = stat.hits / profile.n
-            if stat.hits >= 2 and share >= 0.02 and stat.mean_score >= STRONG_SCORE:
-                # Mentions are sparse in prose: 5% of notes quoting a phone number is a finding.
-                confidence = column_confidence(stat.mean_score, min(1.0, share * 4), 0.0)
-                found.append(EntityVerdict(entity, confidence, stat.hits, stat.examples, "free text"))
-        describes_a_thing = _describes_a_thing(verdict.column, verdict.table)
-        for entity, stat in ner_stats.items():
-            share = stat.hits / ner_total if ner_total else 0.0
-            if describes_a_thing:
-                # A product's or a film's description names characters, places and brands,
-                # not people whose data it is: only patterns (e-mails, phones) count there.
-                continue
-            if stat.hits >= 2 and share >= 0.05 and entity not in {f.entity_type for f in found}:
-                confidence = 0.45 + 0.45 * min(1.0, share * 2)
-                found.append(EntityVerdict(
-                    entity, _clamp(confidence), round(share * profile.n), stat.examples, "free text"
-                ))
+        ev = Evidence(
+            sample, texts, profile, [], facts, verdict, patterns, profile.n, ner, ner_stats, ner_total
+        )
+        REGISTRY.find("prose", ev)
+        found = list(ev.candidates.values())
         verdict.entities = sorted(
             (f for f in found if f.confidence >= self.min_confidence), key=lambda f: -f.confidence
         )
@@ -773,7 +699,7 @@ def _prepare(sample: ColumnSample) -> tuple[Counter[str], _Profile, str | None]:
     profile = _Profile(
         n=n,
         distinct=len(texts),
-        booleans=1.0 if sample.kind == "boolean" else share(lambda v: v.strip().lower() in _BOOLEANS),
+        booleans=boolean_share(texts, sample.kind),
         numbers=share(lambda v: bool(_NUMBER.match(v.strip()))),
         dates=1.0 if is_date_kind else share(lambda v: bool(_DATE.match(v.strip()))),
         letters=share(lambda v: any(ch.isalpha() for ch in v[:200])),
@@ -783,7 +709,13 @@ def _prepare(sample: ColumnSample) -> tuple[Counter[str], _Profile, str | None]:
         prose=_prose_share(texts),
         lower=_lower_share(texts),
     )
+    profile.flags = REGISTRY.veto("column", "", _facts(sample, texts, profile))
     return texts, profile, None
+
+
+def _facts(sample: ColumnSample, texts: Counter[str], profile: _Profile) -> ColumnFacts:
+    """What the registered rules look at (govkit/detect/rules/base.py)."""
+    return ColumnFacts(sample.table, sample.column, sample.kind, texts, profile.n, profile.distinct)
 
 
 _PROSE_WORD = re.compile(r"^[(\"'\u201c]?[^\W\d_]+(?:['\u2019-][^\W\d_]+)*[.,;:!?)\"'\u201d]*$")
@@ -890,51 +822,6 @@ def _ner_total(texts: Counter[str], ner: dict[str, list[Span]] | None) -> int:
     return sum(texts[v] for v in ner) if ner else 0
 
 
-def _version_like(texts: Counter[str], column: str) -> str | None:
-    """Dotted numbers whose parts are all small are versions, not IP addresses.
-
-    Each of ``1.2.3.4`` or ``2.10.3.1`` is a syntactically valid IPv4 address, so no single
-    value can be told apart; a column can. Real address columns spread over the whole
-    0-255 range; version columns never leave the low numbers.
-    """
-    quads = [v.strip().split(".") for v in texts if v.count(".") == 3]
-    numeric = [[int(p) for p in q] for q in quads if all(p.isdigit() for p in q)]
-    if not numeric:
-        return None
-    large = sum(1 for q in numeric if max(q) >= 32) / len(numeric)
-    if large < 0.2:
-        return "dotted numbers never exceed 31: version strings, not IP addresses"
-    if re.search(r"version|release|build|\bver\b|版本", column, re.IGNORECASE):
-        return "the column is named as a version"
-    return None
-
-
-_BARE_DOMAIN = re.compile(r"^(?:[a-z0-9-]+\.)+[a-z]{2,}$", re.IGNORECASE)
-
-
-def _bare_domains(texts: Counter[str], column: str) -> str | None:
-    """A column of bare domain names (``example.com``) names organisations, not people.
-
-    A URL identifies a person when it points at their page (``/users/jane``); a domain
-    alone, as in an ``email_domain`` column, does not.
-    """
-    total = sum(texts.values())
-    bare = sum(c for v, c in texts.items() if _BARE_DOMAIN.match(v.strip()))
-    return "the values are bare domain names, which identify organisations" if total and bare / total >= 0.9 else None
-
-
-#: Column-level plausibility checks, by entity: a reason to reject a pattern verdict, or None.
-_COLUMN_CHECKS: dict[str, Callable[[Counter[str], str], str | None]] = {
-    "IP_ADDRESS": _version_like,
-    "URL": _bare_domains,
-}
-
-
-def _implausible(entity: str, texts: Counter[str], column: str) -> str | None:
-    check = _COLUMN_CHECKS.get(entity)
-    return check(texts, column) if check else None
-
-
 def _looks_like_person(value: str) -> bool:
     return len(value) <= 80 and bool(_PERSON_NAME.match(value.strip()))
 
@@ -1031,63 +918,7 @@ def _clamp(value: float) -> float:
     return round(max(0.0, min(0.99, value)), 3)
 
 
-# -- rules about what a column is not ----------------------------------------------------------
-
-#: Words and suffixes that mark an organisation's name ("Mini Gifts Distributors Ltd.",
-#: "Havel & Zbyszek Co", "REGAN BRADTKE AND SONS"). A column where a quarter of the values
-#: carry one is a list of organisations, even when the rest read like surnames.
-_ORG_MARKERS = frozenset({
-    "inc", "co", "corp", "corporation", "ltd", "llc", "llp", "plc", "gmbh", "ag", "kg", "sa",
-    "sarl", "srl", "bv", "nv", "pty", "oy", "company", "companies",
-    "limited", "group", "holdings", "enterprises", "industries", "imports", "exports",
-    "distributors", "wholesale", "wholesalers", "trading", "traders", "stores", "store", "shop",
-    "shopping", "gifts", "collectables", "collectibles", "supplies", "supply", "sons", "bros",
-    "brothers", "partners", "associates", "network", "market", "markt", "supermarket",
-    "supermercado", "restaurant", "cafe", "café", "bank", "foods", "services", "solutions",
-    "systems", "international", "import", "export", "handel", "delikatessen", "comercio",
-})
-_ORG_SYMBOLS = re.compile(r"&|\.com\b|\+")
-
-
-def _org_share(texts: Counter[str], limit: int = 200) -> float:
-    distinct = list(texts)[:limit]
-    if not distinct:
-        return 0.0
-    hits = sum(
-        1 for v in distinct
-        if _ORG_SYMBOLS.search(v) or any(t in _ORG_MARKERS for t in re.findall(r"[^\W\d_]+", v.lower()))
-    )
-    return hits / len(distinct)
-
-
-def _not_a_person(entity: str, texts: Counter[str]) -> bool:
-    """PERSON, but a quarter of the values are organisations' names."""
-    return entity == "PERSON" and _org_share(texts) >= 0.25
-
-
-#: Words of sales regions and areas that are not part of a postal address.
-_REGION_WORDS = frozenset({
-    "north", "south", "east", "west", "northern", "southern", "eastern", "western", "central",
-    "europe", "america", "americas", "asia", "africa", "oceania", "isles", "emea", "apac",
-    "latam", "nordic", "nordics", "scandinavia", "pacific", "mediterranean", "benelux", "dach",
-    "midwest", "northeast", "northwest", "southeast", "southwest", "international", "global",
-})
-
-
-def _not_a_place(entity: str, texts: Counter[str], limit: int = 200) -> bool:
-    """LOCATION, but most values are sales regions ("Western Europe", "British Isles")."""
-    if entity != "LOCATION":
-        return False
-    distinct = list(texts)[:limit]
-    if not distinct:
-        return False
-    regions = sum(1 for v in distinct if any(t in _REGION_WORDS for t in re.findall(r"[^\W\d_]+", v.lower())))
-    return regions / len(distinct) >= 0.5
-
-
-def _enumeration(profile: _Profile) -> bool:
-    """Few distinct values, each repeated many times: statuses, categories, levels."""
-    return profile.distinct <= 12 and profile.n >= 4 * profile.distinct
+# -- helpers for the rules that stay in the classifier -------------------------------------
 
 
 _COORDINATE = re.compile(r"^[+-]?\d{1,3}(?:\.\d+)?$")
@@ -1102,38 +933,24 @@ def _coordinate_share(texts: Counter[str], term: str) -> float:
     return good / total if total else 0.0
 
 
-#: Column words for a description of the row's subject.
-_DESCRIPTION_WORDS = frozenset({
-    "description", "descriptions", "desc", "descr", "plot", "synopsis", "summary", "overview",
-    "abstract", "blurb", "beschreibung", "descripcion", "descrição", "descricao", "descrizione",
-    "beschrijving", "描述", "简介", "说明",
-})
-
-
-def _describes_a_thing(column: str, table: str) -> bool:
-    """A description column (``film.description``, ``productDescription``) in a table whose
-    rows are not people: it describes a product, a film, a category."""
-    return any(t in _DESCRIPTION_WORDS for t in tokens(column)) and not about_people(table)
-
-
 def _apply_table_meaning(samples: Sequence[ColumnSample], verdicts: list[ColumnVerdict]) -> None:
-    """Drop the verdicts a table's meaning says describe no person (detect/tables.py)."""
+    """Drop the verdicts a table's meaning says describe no person (the registry's table
+    rules, govkit/detect/rules/: place-lookup, organisation, names-no-person)."""
     by_table: dict[str, list[int]] = {}
     for index, sample in enumerate(samples):
         by_table.setdefault(sample.table, []).append(index)
     for table, indices in by_table.items():
         columns = [samples[i].column for i in indices]
-        meaning = table_meaning(table, columns)
-        if meaning.kind == "other":
-            persons = [verdicts[i].column for i in indices
-                       if any(e.entity_type == "PERSON" for e in verdicts[i].entities)]
-            # A name column the NER model reads as people half the time is not evidence that
-            # the row names no person, even when it fell short of a PERSON verdict.
-            unlike_people = [verdicts[i].column for i in indices
-                             if verdicts[i].value_evidence.get("ner:PERSON", {}).get("share", 0.0) < 0.5]
-            meaning = names_no_person(table, unlike_people, persons)
-        if meaning.kind == "other":
+        persons = [verdicts[i].column for i in indices
+                   if any(e.entity_type == "PERSON" for e in verdicts[i].entities)]
+        # A name column the NER model reads as people half the time is not evidence that
+        # the row names no person, even when it fell short of a PERSON verdict.
+        unlike_people = [verdicts[i].column for i in indices
+                         if verdicts[i].value_evidence.get("ner:PERSON", {}).get("share", 0.0) < 0.5]
+        decided = REGISTRY.table_meaning(TableFacts(table, columns, persons, unlike_people))
+        if decided is None:
             continue
+        rule_id, meaning = decided
         for i in indices:
             verdict = verdicts[i]
             verdict.profile["table_meaning"] = f"{meaning.kind}: {meaning.reason}"
@@ -1141,6 +958,7 @@ def _apply_table_meaning(samples: Sequence[ColumnSample], verdicts: list[ColumnV
             if not dropped:
                 continue
             verdict.entities = [e for e in verdict.entities if not meaning.drops(e.entity_type)]
+            verdict.fired.extend(Fired(rule_id, e.entity_type, "table", meaning.reason).to_dict() for e in dropped)
             names = ", ".join(f"{e.entity_type} (by {e.rule!r})" for e in dropped)
             if verdict.entities:
                 verdict.reason += f"; {names} dropped: {meaning.reason}"

@@ -21,8 +21,13 @@ each table a small, explainable *meaning*, from its name and its columns:
   the columns, from their verdicts.
 - ``other`` (people, events, anything else): verdicts are left as they are.
 
-Only the table name and column names are used, so the meaning is the same in a sampled and
-a full scan, and ``govkit explain`` shows it (``profile.table_meaning``).
+Only the table name and column names are used (and, for ``names no person``, the column
+verdicts), so the meaning is the same in a sampled and a full scan, and ``govkit explain``
+shows it (``profile.table_meaning``, and the rule that dropped a verdict).
+
+Each meaning is decided by a named rule of the registry (govkit/detect/rules/:
+``place-lookup``, ``organisation``, ``names-no-person``, tried in that order); this module
+holds what they share.
 """
 
 from __future__ import annotations
@@ -31,22 +36,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from govkit.detect.names import about_people, hints_for, tokens
+from govkit.detect.names import tokens
 
-_PLACE_TABLES = frozenset({
-    "city", "cities", "country", "countries", "region", "regions", "territory", "territories",
-    "state", "states", "province", "provinces", "district", "districts", "continent",
-    "continents", "zone", "zones", "ville", "villes", "pays", "stadt", "staedte", "land", "laender",
-    "ciudad", "ciudades", "pais", "paises", "cidade", "cidades",
-})
-_ORGANISATION_TABLES = frozenset({
-    "office", "offices", "shipper", "shippers", "supplier", "suppliers", "vendor", "vendors",
-    "company", "companies", "branch", "branches", "warehouse", "warehouses", "carrier",
-    "carriers", "manufacturer", "manufacturers", "agency", "agencies", "organisation",
-    "organisations", "organization", "organizations", "firm", "firms", "merchant", "merchants",
-    "store", "stores", "lieferant", "lieferanten", "fournisseur", "fournisseurs", "proveedor",
-    "proveedores", "fornecedor", "fornecedores", "filiale", "filialen", "sucursal",
-})
 #: What an organisation's row carries about the organisation itself.
 _ORGANISATION_CONTACT = frozenset({"LOCATION", "PHONE_NUMBER", "URL"})
 #: Prefixes of table names, and file extensions (a file's "table" is its name).
@@ -72,33 +63,21 @@ class TableMeaning:
 OTHER = TableMeaning("other", "")
 
 
+def table_words(table: str) -> list[str]:
+    """The words of a table's (or file's) short name, without prefixes like ``tbl``/``dim``."""
+    return [t for t in tokens(_short_name(table)) if not _FILLER.match(t)]
+
+
 def table_meaning(table: str, columns: Sequence[str]) -> TableMeaning:
-    """The meaning of ``table`` (qualified or not) with these column names."""
-    words = [t for t in tokens(_short_name(table)) if not _FILLER.match(t)]
-    if not words:
-        return OTHER
-    head = words[-1]  # "customer_address" is an address, "sales_region" a region
-    if head in _PLACE_TABLES:
-        return TableMeaning(
-            "place lookup", f"the table {table!r} is a list of places (reference data), not of people"
-        )
-    if head in _ORGANISATION_TABLES:
-        person = next(
-            (c for c in columns if any(h.entity_type == "PERSON" and h.effective_strength >= 0.8
-                                       for h in hints_for(c))),
-            None,
-        )
-        if person is None:
-            return TableMeaning(
-                "organisation",
-                f"the rows of {table!r} are organisations and no column names a person:"
-                " their address, phone and web site are the organisation's",
-            )
-        return TableMeaning(
-            "organisation with contact person",
-            f"the rows of {table!r} are organisations with a contact person ({person!r}):"
-            " address and phone are that person's work contact data, the web site is the organisation's",
-        )
+    """The meaning of ``table`` (qualified or not) with these column names, from its name alone
+    (rules ``place-lookup`` and ``organisation``)."""
+    from govkit.detect.rules import REGISTRY, TableFacts
+
+    facts = TableFacts(table, columns)
+    for rule_id in ("place-lookup", "organisation"):
+        meaning = REGISTRY.table_rule(rule_id).meaning(facts)
+        if meaning is not None:
+            return meaning
     return OTHER
 
 
@@ -110,21 +89,10 @@ def _short_name(table: str) -> str:
     return _EXTENSIONS.sub("", table.replace("\\", "/").split("/")[-1]).split(".")[-1]
 
 
-_NAME_TERMS = frozenset({"name", "nom", "naam", "nombre", "nome"})
-
-
 def names_no_person(table: str, columns: Sequence[str], persons: Sequence[str]) -> TableMeaning:
-    """``names no person`` when a name column of a table not about people holds no person's
-    names (``persons``: the columns judged PERSON), else ``other``."""
-    if persons or about_people(table):
-        return OTHER
-    named = next(
-        (c for c in columns if any(h.entity_type == "PERSON" and h.term in _NAME_TERMS for h in hints_for(c))), None
-    )
-    if named is None:
-        return OTHER
-    return TableMeaning(
-        "names no person",
-        f"the rows of {table!r} are named by {named!r}, which holds no person's names, and no column does:"
-        " their addresses and phones are an organisation's",
-    )
+    """``names no person`` when a name column among ``columns`` holds no person's names
+    (``persons``: the columns judged PERSON), else ``other`` (rule ``names-no-person``)."""
+    from govkit.detect.rules import REGISTRY, TableFacts
+
+    facts = TableFacts(table, columns, persons, unlike_people=columns)
+    return REGISTRY.table_rule("names-no-person").meaning(facts) or OTHER

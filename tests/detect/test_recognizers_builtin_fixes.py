@@ -260,6 +260,7 @@ def test_registry_contents() -> None:
         "GovkitIpRecognizer": "IpRecognizer",
         "GovkitPhoneRecognizer": "PhoneRecognizer",
         "GovkitUkNinoRecognizer": "UkNinoRecognizer",
+        "GovkitUrlRecognizer": "UrlRecognizer",
     }
     assert set(GOVKIT_ENTITIES) == {
         "CN_RESIDENT_ID",
@@ -283,7 +284,7 @@ def test_build_recognizers_fresh_instances(language: str) -> None:
     assert all(r.name == type(r).__name__ for r in first)  # type: ignore[has-type]
     assert not {id(r) for r in first} & {id(r) for r in second}
     entities = {e for r in first for e in r.supported_entities}
-    assert set(GOVKIT_ENTITIES) | {"IP_ADDRESS", "PHONE_NUMBER", "UK_NINO"} == entities
+    assert set(GOVKIT_ENTITIES) | {"IP_ADDRESS", "PHONE_NUMBER", "UK_NINO", "URL"} == entities
 
 
 def test_register_rejects_a_name_clash_and_a_missing_entity() -> None:

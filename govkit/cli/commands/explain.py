@@ -48,10 +48,12 @@ def explanation(record: FieldRecord) -> dict[str, Any]:
         "sql_type": record.sql_type,
         "scan_id": record.scan_id,
         "verdict": [
-            {k: e[k] for k in ("entity_type", "confidence", "hits", "rule")} for e in detail.get("entities", [])
+            {**{k: e[k] for k in ("entity_type", "confidence", "hits", "rule")}, "found_by": e.get("found_by", "")}
+            for e in detail.get("entities", [])
         ],
         "rule": record.rule,
         "reason": record.reason,
+        "rules_fired": [_fired(f) for f in detail.get("fired", [])],
         "sampled": detail.get("sampled", 0),
         "name_evidence": detail.get("name_hints", []),
         "value_evidence": detail.get("value_evidence", {}),
@@ -63,6 +65,21 @@ def explanation(record: FieldRecord) -> dict[str, Any]:
     }
 
 
+def _summary(rule_id: str) -> str:
+    """The one line of a registered rule (govkit/detect/rules/)."""
+    from govkit.detect.rules import REGISTRY
+
+    try:
+        return REGISTRY.get(rule_id).summary
+    except KeyError:  # recorded by a govkit that had a rule this one has not
+        return "(rule not known to this version)"
+
+
+def _fired(fired: dict[str, str]) -> dict[str, str]:
+    """A registered rule that set an entity aside, with its one line."""
+    return {**fired, "summary": _summary(fired.get("rule", ""))}
+
+
 def render(record: FieldRecord) -> str:
     data = explanation(record)
     lines = [f"{record.asset}.{record.field}  ({record.sql_type or 'unknown type'}) in {record.source}"]
@@ -72,6 +89,12 @@ def render(record: FieldRecord) -> str:
         verdict = "not personal data"
     lines.append(f"  verdict:  {verdict}")
     lines.append(f"  rule:     {record.rule}: {record.reason}")
+    for entity in data["verdict"]:
+        if entity["found_by"]:
+            lines.append(f"  found by: {entity['found_by']} ({entity['entity_type']}): {_summary(entity['found_by'])}")
+    for fired in data["rules_fired"]:
+        lines.append(f"  by rule:  {fired['rule']}: {fired['summary']}")
+        lines.append(f"            {fired['entity'] or 'the column'} set aside ({fired['stage']}): {fired['why']}")
     sampling = data["profile"].get("sampling")
     lines.append(f"  sample:   {data['sampled']} non-null values{f' ({sampling})' if sampling else ''}, "
                  f"scan {record.scan_id}")

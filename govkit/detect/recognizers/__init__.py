@@ -26,6 +26,7 @@ from . import (  # noqa: F401  (imported to register)
     ip_address,
     phone_number,
     uk_nino,
+    url,
 )
 from ._registry import GOVKIT_ENTITIES, RECOGNIZERS, REPLACES, register
 
