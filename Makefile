@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+SPARK  := $(VENV)/.installed-spark
 
 .PHONY: demo test lint unit bench clean
 
@@ -15,9 +16,17 @@ $(STAMP): pyproject.toml
 	@echo "govkit: [1/2] upgrading pip"
 	@$(BIN)/python -m pip install --quiet --upgrade pip
 	@echo "govkit: [2/2] installing govkit and its libraries (SQLAlchemy, Presidio, spaCy model...)"
-	@$(BIN)/python -m pip install --quiet -e '.[test,lint]'
+	@# Not --quiet: a quiet pip is silent for the whole install (30-60 s); this way it shows its progress.
+	@$(BIN)/python -m pip install -e '.[test,lint]'
 	@touch $(STAMP)
 	@echo "govkit: installed; run it as $(BIN)/govkit, or 'source $(BIN)/activate' first for plain 'govkit'"
+
+# The Spark tests run in `make test` (they are not skipped when pyspark is there); the demo does
+# not use Spark, so `make demo` does not download pyspark (hundreds of MB).
+$(SPARK): $(STAMP)
+	@echo "govkit: installing the spark extra for its tests (pyspark; Java 17+ must be on the machine)"
+	@$(BIN)/python -m pip install -e '.[test,lint,spark]'
+	@touch $(SPARK)
 
 ## demo: build the demo workspace in ./govkit-demo, scan it, write its audit report
 demo: $(STAMP)
@@ -25,7 +34,7 @@ demo: $(STAMP)
 	@$(BIN)/govkit demo
 
 ## test: lint, then the whole test suite (server tests need local PostgreSQL and MariaDB)
-test: lint
+test: lint $(SPARK)
 	$(BIN)/python -m pytest
 
 ## lint: ruff and mypy
@@ -35,7 +44,7 @@ lint: $(STAMP)
 
 ## unit: the fast tests only
 unit: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow and not server"
+	$(BIN)/python -m pytest -m "not slow and not server and not huge"
 
 ## bench: the benchmarks (minutes; not part of `make test`)
 bench: $(STAMP)

@@ -51,6 +51,28 @@ def fail_on_option(func: F) -> F:
     )(func)
 
 
+def engine_options(func: F) -> F:
+    """``--engine local|spark`` and ``--master URL``: where a scan or an export runs
+    (docs/spark.md). Every command that can run on Spark spells them alike."""
+    func = click.option(
+        "--master", metavar="URL", envvar="SPARK_MASTER", show_envvar=True,
+        help="With --engine spark: the Spark master (default: spark-submit's, else local[2]).",
+    )(func)
+    return click.option(
+        "--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True,
+        help="Run here (local) or on Apache Spark (needs pip install 'govkit[spark]' and Java 17+).",
+    )(func)
+
+
+def check_engine(engine: str, master: str | None) -> None:
+    """``--master`` means something only with ``--engine spark``."""
+    if master and engine != "spark":
+        import os
+
+        if os.environ.get("SPARK_MASTER") != master:  # the environment variable alone is no request
+            raise UsageError("--master goes with --engine spark")
+
+
 class FiniteFloatRange(click.FloatRange):
     """click's FloatRange without ``nan`` and ``inf``, which compare as inside any range."""
 

@@ -141,17 +141,24 @@ def test_levels_and_suppressed_rows_are_audited(tmp_path: Path, workspace_dir: P
                                               ("1982-05-06", "10119"), ("1990-07-08", "20095")]):
             writer.writerow([f"p{i}@example.com", born, postcode])
     runner = CliRunner()
-    result = runner.invoke(main, ["anonymize", str(source), "--to", str(tmp_path / "out.csv"),
-                                  "--rule", "email=redact", "--k", "3", "--quasi-identifiers", "birth_date,postcode"])
+    args = ["anonymize", str(source), "--rule", "email=redact", "--k", "3", "--quasi-identifiers",
+            "birth_date,postcode"]
+    # The default budget (5% of 4 rows: none) leaves no node but the top: one class of 4.
+    strict = runner.invoke(main, [*args, "--to", str(tmp_path / "strict.csv")])
+    assert strict.exit_code == 0, strict.output
+    assert "people.csv.birth_date=*, people.csv.postcode=*;" in strict.output
+    assert "suppressed 0 row(s)" in strict.output
+    # One row of four may go: 5-year bands and postcode areas (a postcode column's hierarchy; no
+    # country, so its first 2 digits) leave (1980-1984, 10) x3 and (1990-1994, 20) x1, the least
+    # loss of the nodes that meet k=3 suppressing at most 1 row.
+    result = runner.invoke(main, [*args, "--to", str(tmp_path / "out.csv"), "--max-suppression", "25"])
     assert result.exit_code == 0, result.output
-    # decade and postcode prefix 3 leave (1980s, 101) x3 and (1990s, 200) x1: the last row goes,
-    # and the postcode is not coarsened further, which would suppress no fewer
-    assert "people.csv.birth_date=decade, people.csv.postcode=prefix 3;" in result.output
+    assert "people.csv.birth_date=5 years, people.csv.postcode=area;" in result.output
     assert "suppressed 1 row(s)" in result.output
     log = runner.invoke(main, ["log", "show", "--format", "json"])
     assert log.exit_code == 0, log.output
     records = [r for r in json.loads(log.output)["records"] if r["action"] == "anonymize"]
     assert records[-1]["counts"]["suppressed"] == 1
     assert records[-1]["counts"]["generalized"] == 2
-    assert records[-1]["params"]["generalized"] == ["people.csv.birth_date=decade", "people.csv.postcode=prefix 3"]
+    assert records[-1]["params"]["generalized"] == ["people.csv.birth_date=5 years", "people.csv.postcode=area"]
     assert "example.com" not in log.output

@@ -114,10 +114,13 @@ def test_max_suppression_in_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("1 Main St, Springfield", "Springfield"), ("Berlin", "<LOCATION>"), ("Av. Paulista 1578", "<LOCATION>"),
-     ("Av. Brigadeiro Faria Lima, 2170", "<LOCATION>"), ("", ""), ("  ", "")],
+    [("1 Main St, Springfield", "*"), ("Berlin", "*"), ("Av. Paulista 1578", "*"),
+     ("8, rue de Jean", "*"), ("Av. Brigadeiro Faria Lima, 2170", "*"), ("", ""), ("  ", "")],
 )
 def test_generalize_to_city_never_empties_a_location(value: str, expected: str) -> None:
+    """Without its role and row (issue #15), a location cannot be placed: it goes to the top
+    (``*``), counted, never to its last comma-separated part, which may be the street."""
     operator = build("generalize", {"to": "city"}, OperatorContext(None))
     assert operator.apply(value, "LOCATION") == expected
     assert operator.apply_many([value, None], "LOCATION") == [expected, None]
+    assert operator.take_counts() == ({"*": 2} if expected == "*" else {})

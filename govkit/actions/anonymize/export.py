@@ -30,7 +30,7 @@ import sqlalchemy as sa
 
 from govkit.actions.anonymize.io import Batch, Writer, read_batches
 from govkit.actions.anonymize.operators import Operator, OperatorContext, build
-from govkit.actions.anonymize.plan import FieldPlan, Plan
+from govkit.actions.anonymize.plan import FieldPlan, Plan, fit_to_column
 from govkit.errors import GovkitError, SourceError, UsageError
 from govkit.sources.database import create_engine
 
@@ -77,6 +77,8 @@ class ExportResult:
     budget_met: bool | None = None
     #: records that could not be parsed and were left out (JSON lines)
     malformed: int = 0
+    #: with ``k``: per asset, the lattice search's report (levels, k and l reached, loss)
+    anonymity: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def coarsened(self) -> dict[str, str]:
@@ -86,7 +88,8 @@ class ExportResult:
     def to_dict(self) -> dict[str, Any]:
         return {"plan": self.plan.to_dict(), "outputs": self.outputs, "rows": self.rows,
                 "suppressed": self.suppressed, "generalized": self.generalized, "budget_met": self.budget_met,
-                "malformed": self.malformed, "problems": self.problems, "verified": self.verified}
+                "malformed": self.malformed, "problems": self.problems, "verified": self.verified,
+                "anonymity": self.anonymity}
 
 
 class Transformer:
@@ -101,16 +104,29 @@ class Transformer:
         self.plans, self.context = plans, context
         self.steps: list[tuple[int, Operator, FieldPlan]] = []
         dropped: set[int] = set()
+        #: field -> the parameters its operator runs with: the plan's, fitted to the column and
+        #: its row (``plan.fit_to_column``; the same whoever made the plan, Spark included)
+        self.fitted: dict[str, dict[str, Any]] = {}
         for index, name in enumerate(self.columns):
             chosen = plans.get(name.lower())
             if chosen is None or chosen.operator == "keep":
                 continue
-            operator = build(chosen.operator, chosen.params, context)
+            params = self.fitted[name.lower()] = fit_to_column(chosen.operator, chosen.params, name, self.columns)
+            operator = build(chosen.operator, params, context)
             if operator.drops_field:
                 dropped.add(index)
             else:
                 self.steps.append((index, operator, chosen))
         self.kept = [i for i in range(len(self.columns)) if i not in dropped]
+        # the other columns of the row an operator reads (a fake's country, a street's city)
+        position = {name.lower(): i for i, name in enumerate(self.columns)}
+        self.row_of: dict[int, dict[str, int]] = {}
+        for index, operator, _ in self.steps:
+            wanted = {role: position[c.lower()] for role, c in operator.row_columns().items() if c.lower() in position}
+            if wanted:
+                self.row_of[index] = wanted
+        #: field -> level name -> how many values the operator put above the level asked
+        self.went_up: dict[str, dict[str, int]] = {}
         self._out_position = {index: position for position, index in enumerate(self.kept)}
         self.out_columns = [self.columns[i] for i in self.kept]
         self._salt = secrets.token_bytes(16)
@@ -126,7 +142,28 @@ class Transformer:
         rows, unchanged = self.apply(batch)
         self.remember(batch, rows)
         self._count_unchanged(unchanged)
+        self.add_counts(self.drain_counts())
         return rows
+
+    def drain_counts(self) -> dict[str, dict[str, int]]:
+        """What the operators counted since the last call (see ``Operator.take_counts``)."""
+        out: dict[str, dict[str, int]] = {}
+        for _, operator, chosen in self.steps:
+            counts = operator.take_counts()
+            if counts:
+                out[chosen.field] = counts
+        return out
+
+    def add_counts(self, counts: dict[str, dict[str, int]]) -> None:
+        for name, levels in counts.items():
+            mine = self.went_up.setdefault(name, {})
+            for level, count in levels.items():
+                mine[level] = mine.get(level, 0) + count
+
+    def notes(self, where: str) -> list[str]:
+        """The plan's notes on values that went up a level (``generalize``), per field."""
+        return [f"{where}.{name}: {count} value(s) went up to {level} (the value or its row could not place "
+                f"them lower)" for name, levels in self.went_up.items() for level, count in sorted(levels.items())]
 
     def remember(self, batch: Batch, rows: Batch) -> None:
         """Add the inputs of leak-checked fields that the operator changed (``batch`` in,
@@ -155,7 +192,9 @@ class Transformer:
         unchanged: dict[str, int] = {}
         for index, operator, chosen in self.steps:
             values = columns[index]
-            new = operator.apply_many(values, chosen.entity_type)
+            row = self.row_of.get(index)
+            new = (operator.apply_with(values, chosen.entity_type, {r: columns[i] for r, i in row.items()}) if row
+                   else operator.apply_many(values, chosen.entity_type))
             # map(eq) runs in C; only when something compares equal are the text values counted
             checked = chosen.operator in UNCHANGED_CHECKED and chosen.operator not in IDEMPOTENT
             if checked and any(map(eq, values, new)):
@@ -241,10 +280,10 @@ def _start_worker(columns: Sequence[str], plans: dict[str, FieldPlan], context: 
     _WORKER = Transformer(columns, plans, context)
 
 
-def _work(packed: bytes | Batch) -> tuple[bytes | Batch, dict[str, int]]:
+def _work(packed: bytes | Batch) -> tuple[bytes | Batch, dict[str, int], dict[str, dict[str, int]]]:
     assert _WORKER is not None
     rows, unchanged = _WORKER.apply(_unpack(packed))
-    return _pack(rows), unchanged
+    return _pack(rows), unchanged, _WORKER.drain_counts()
 
 
 def _pack(batch: Batch) -> bytes | Batch:
@@ -268,7 +307,7 @@ def _parallel(transform: Transformer, batches: Iterator[Batch], jobs: int) -> It
     """:meth:`Transformer.map` in ``jobs`` processes; order kept, ``2 * jobs`` batches in flight."""
     methods = multiprocessing.get_all_start_methods()
     mp_context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    pending: deque[tuple[Batch, Future[tuple[bytes | Batch, dict[str, int]]]]] = deque()
+    pending: deque[tuple[Batch, Future[tuple[bytes | Batch, dict[str, int], dict[str, dict[str, int]]]]]] = deque()
     with ProcessPoolExecutor(jobs, mp_context=mp_context, initializer=_start_worker,
                              initargs=(transform.columns, transform.plans, transform.context)) as pool:
         try:
@@ -283,11 +322,13 @@ def _parallel(transform: Transformer, batches: Iterator[Batch], jobs: int) -> It
                 future.cancel()
 
 
-def _collect(transform: Transformer, batch: Batch, future: Future[tuple[bytes | Batch, dict[str, int]]]) -> Batch:
-    packed, unchanged = future.result()
+def _collect(transform: Transformer, batch: Batch,
+             future: Future[tuple[bytes | Batch, dict[str, int], dict[str, dict[str, int]]]]) -> Batch:
+    packed, unchanged, counts = future.result()
     rows = _unpack(packed)
     transform.remember(batch, rows)
     transform._count_unchanged(unchanged)
+    transform.add_counts(counts)
     return rows
 
 
@@ -325,19 +366,23 @@ def export_rows(
     max_suppression: float = 0.0,
     verify: bool = True,
     jobs: int | None = None,
+    l_diversity: int | None = None,
+    sensitive: str | None = None,
 ) -> None:
     """Transform the rows ``opener`` yields into the file ``target``, then verify it.
 
     ``jobs``: worker processes for the transformation (default :func:`default_jobs`; 1 runs
     everything in this process); see :meth:`Transformer.map`.
 
-    With ``k``, a first pass counts the equivalence classes of the quasi-identifiers on the
-    *transformed* rows (memory: the distinct quasi-identifier tuples, not the rows);
-    :func:`govkit.actions.risk.generalize_to_k` coarsens the quasi-identifiers level by level
-    (unless ``generalize`` is false) and the second pass writes them generalized and leaves
-    out the rows of classes still smaller than ``k``. ``result.generalized`` records the
-    level each quasi-identifier reached, ``result.suppressed`` the rows left out, and
-    verification also measures the written output's k.
+    With ``k``, a first pass counts the distinct quasi-identifier tuples of the *transformed*
+    rows (with the row columns their hierarchies read, and the ``sensitive`` value for
+    ``l_diversity``; memory: the distinct tuples, not the rows); :func:`.lattice.search`
+    chooses the generalization levels of least information loss that meet k (and l) within
+    the ``max_suppression`` budget (``generalize=False``: suppression only), and the second
+    pass writes the quasi-identifiers generalized and leaves out the rows of classes still
+    too small. ``result.generalized`` records the level each quasi-identifier reached,
+    ``result.suppressed`` the rows left out, ``result.anonymity`` the search's report (k and
+    l reached, loss), and verification also measures the written output's k (and l).
     """
     transform = Transformer(columns, plans, context)
     jobs = default_jobs() if jobs is None else max(1, jobs)
@@ -345,15 +390,12 @@ def export_rows(
     if k is not None:
         if not quasi_identifiers:
             raise UsageError("--k needs --quasi-identifiers")
-        from govkit.actions.risk import equivalence_classes, generalize_to_k
-
-        sizes, _, _ = equivalence_classes(
-            transform.out_columns, transform.map(opener(), jobs), quasi_identifiers)
-        kplan = generalize_to_k(sizes, quasi_identifiers, k, generalize=generalize, max_suppression=max_suppression)
-        del sizes
+        kplan = _lattice_plan(transform, opener, jobs, list(quasi_identifiers), k, l_diversity, sensitive,
+                              generalize, max_suppression)
         result.budget_met = kplan.budget_met and result.budget_met is not False
         for name, level in kplan.reached.items():
             result.generalized[f"{where}.{name}"] = level
+        result.anonymity[where] = kplan.to_dict()
         transform = Transformer(columns, plans, context)  # a fresh leak sample for the real pass
     writer = Writer(target, transform.out_columns, fmt)
     _mark_incomplete(target, ["the export did not finish"])
@@ -367,6 +409,7 @@ def export_rows(
         writer.close()
     result.rows += writer.rows
     result.outputs.append(str(target))
+    result.plan.notes.extend(transform.notes(where))
     problems: list[str] = []
     if verify:
         out_columns, out_batches = read_batches(target, fmt=writer.format)
@@ -375,15 +418,42 @@ def export_rows(
             from govkit.actions.risk import measure
 
             report = measure(str(target), lambda: read_batches(target, fmt=writer.format), quasi_identifiers, k=k,
-                             list_rows=False)
+                             sensitive=sensitive if l_diversity else None, list_rows=False)
             if not report.k_anonymous:
                 problems.append(f"{where}: the output is not {k}-anonymous on {', '.join(quasi_identifiers)} "
                                 f"(smallest class {report.k})")
+            if l_diversity and report.rows and (report.l_diversity or 0) < l_diversity:
+                problems.append(f"{where}: the output is not {l_diversity}-diverse in {sensitive} "
+                                f"(l = {report.l_diversity})")
     result.problems.extend(problems)
     if problems:
         _mark_incomplete(target, problems)
     else:
         _clear_marker(target)
+
+
+def _lattice_plan(transform: Transformer, opener: Callable[[], Iterator[Batch]], jobs: int,
+                  quasi_identifiers: list[str], k: int, l_diversity: int | None, sensitive: str | None,
+                  generalize: bool, max_suppression: float) -> Any:
+    """The first pass of a ``k`` export: count the distinct tuples, choose the hierarchies, search."""
+    from govkit.actions.anonymize import lattice
+
+    columns = transform.out_columns
+    known, context = lattice.prepare(columns, quasi_identifiers)
+    sizes = lattice.count(columns, transform.map(opener(), jobs), quasi_identifiers, context, sensitive)
+    hierarchies = lattice.finish(known, quasi_identifiers, sizes)
+    plan = lattice.search(columns, sizes, quasi_identifiers, hierarchies, context, k, l_div=l_diversity,
+                          sensitive=sensitive, max_suppression=max_suppression, generalize=generalize)
+    # A location column generalized to its row's quasi-identifier (a street to the row's city)
+    # holds a copy of it: the copy follows the quasi-identifier's level.
+    qis = {q.lower(): q for q in quasi_identifiers}
+    for chosen in transform.plans.values():
+        params = transform.fitted.get(chosen.field.lower(), chosen.params)
+        if chosen.operator == "generalize" and chosen.field.lower() not in qis:
+            source = params.get(f"{params.get('to')}_from")
+            if isinstance(source, str) and source.lower() in qis:
+                plan.followers[chosen.field] = qis[source.lower()]
+    return plan
 
 
 # -- database sources ---------------------------------------------------------------------------
@@ -504,21 +574,30 @@ def copy_database(
                 new_columns.append(sa.Column(column.name, column_type, primary_key=column.primary_key,
                                              nullable=column.nullable, autoincrement=False))
             kept = {c.name for c in new_columns}
+            # A UNIQUE column whose operator can map two values to one (a masked e-mail) would
+            # stop the copy halfway: its uniqueness is not copied, and the plan says so.
+            collapsing = _collapsing(info, plans, context)
             constraints: list[Any] = [
                 sa.ForeignKeyConstraint([e.parent.name for e in fk.elements],
                                         [f"{fk.referred_table.name}.{e.column.name}" for e in fk.elements])
                 for fk in table.foreign_key_constraints
                 if fk.referred_table.name in by_name
             ]
-            constraints += [
-                sa.UniqueConstraint(*[c.name for c in uc.columns]) for uc in table.constraints
-                if isinstance(uc, sa.UniqueConstraint) and {c.name for c in uc.columns} <= kept
-            ]
+            for uc in table.constraints:
+                if isinstance(uc, sa.UniqueConstraint) and {c.name for c in uc.columns} <= kept:
+                    if collapsing & {c.name for c in uc.columns}:
+                        _unique_dropped(plan, info.qualified, [c.name for c in uc.columns])
+                    else:
+                        constraints.append(sa.UniqueConstraint(*[c.name for c in uc.columns]))
             out_table = sa.Table(table.name, out_meta, *new_columns, *constraints)
             for index in table.indexes:
                 names = [c.name for c in index.columns]
                 if names and set(names) <= kept:
-                    sa.Index(index.name, *[out_table.c[n] for n in names], unique=bool(index.unique))
+                    unique = bool(index.unique)
+                    if unique and collapsing & set(names):
+                        _unique_dropped(plan, info.qualified, names)
+                        unique = False
+                    sa.Index(index.name, *[out_table.c[n] for n in names], unique=unique)
         out_meta.create_all(target)
         for table in selected:
             info = by_name[table.name]
@@ -530,6 +609,7 @@ def copy_database(
                 with target.begin() as conn:
                     conn.execute(out_table.insert(), [dict(zip(transform.out_columns, r, strict=True)) for r in rows])
                 result.rows += len(rows)
+            result.plan.notes.extend(transform.notes(info.qualified))
             if verify:
                 select = sa.select(*[out_table.c[c] for c in transform.out_columns])
                 result.problems.extend(
@@ -539,6 +619,26 @@ def copy_database(
         raise UsageError(f"cannot write the target database: {detail}") from None
     finally:
         target.dispose()
+
+
+def _collapsing(info: Any, plans: dict[str, FieldPlan], context: OperatorContext) -> set[str]:
+    """The columns of ``info`` whose planned operator is not injective (see ``plan.not_injective``)."""
+    from govkit.actions.anonymize.plan import not_injective
+
+    out = set()
+    for column in info.columns:
+        chosen = plans.get(column.name.lower())
+        if chosen is not None and not_injective(chosen, build(chosen.operator, chosen.params, context),
+                                                column.kind) is not None:
+            out.add(column.name)
+    return out
+
+
+def _unique_dropped(plan: Plan, table: str, names: Sequence[str]) -> None:
+    note = (f"{table}({', '.join(names)}) is unique in the source; its operator can give two rows one value, "
+            f"so the copy does not keep that uniqueness")
+    if note not in plan.notes:
+        plan.notes.append(note)
 
 
 def _target_engine(url: str) -> sa.Engine:
@@ -564,7 +664,13 @@ def _stream(engine: sa.Engine, select: sa.Select[Any], batch_size: int) -> Itera
 
 
 def _portable(sql_type: Any) -> Any:
-    """A reflected type the target dialect can create (dialect-specific types -> generic)."""
+    """A reflected type the target dialect can create (dialect-specific types -> generic).
+
+    A type reflection could not name (``NullType``: a ``mediumblob`` read back from a SQLite
+    copy) has no DDL; it becomes a binary column, what such columns hold in practice.
+    """
+    if isinstance(sql_type, sa.types.NullType):
+        return sa.LargeBinary()
     try:
         return sql_type.as_generic()
     except NotImplementedError:

@@ -14,13 +14,11 @@ Adding an operator is one class and one entry in :data:`OPERATORS`.
 from __future__ import annotations
 
 import base64
-import datetime
 import ipaddress
 import os
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
-from decimal import Decimal
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -91,6 +89,23 @@ class Operator(ABC):
         """The batched form; ``None`` stays ``None`` (a missing value is not personal data)."""
         apply = self.apply
         return [None if v is None else apply(v, entity_type) for v in values]
+
+    def row_columns(self) -> dict[str, str]:
+        """Other columns of the row this operator reads, by role (``{"country": "Country"}``).
+
+        Empty for most operators. Exporters pass those columns' values to :meth:`apply_with`.
+        """
+        return {}
+
+    def apply_with(self, values: Sequence[Any], entity_type: str | None, row: Mapping[str, Sequence[Any]]) -> list[Any]:
+        """:meth:`apply_many` with the values of the row's other columns (``row[role][i]``
+        belongs with ``values[i]``); operators that read no other column ignore them."""
+        return self.apply_many(values, entity_type)
+
+    def take_counts(self) -> dict[str, int]:
+        """Counts the operator kept since the last call (``generalize``: values that went up a
+        level), emptied; exporters add them up across batches and worker processes."""
+        return {}
 
     def describe(self) -> str:
         params = self.params.model_dump(exclude_defaults=True)
@@ -186,62 +201,175 @@ class Mask(Operator):
 
 class GeneralizeParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    to: Literal["year", "month", "band", "range", "prefix", "city", "network"]
-    bucket: int | None = Field(default=None, gt=0, description="band/range width; prefix length; network bits")
+    to: Literal["year", "month", "band", "range", "prefix", "city", "region", "country", "network"]
+    bucket: int | None = Field(default=None, gt=0,
+                               description="band/range width; years per band (to=year); prefix length; network bits")
+    holds: Literal["street", "postcode", "city", "region", "country", "coordinate"] | None = Field(
+        default=None, description="what the column holds (set by the plan from its name)")
+    postcode_from: str | None = Field(default=None, description="the row's postcode column")
+    city_from: str | None = Field(default=None, description="the row's city column")
+    region_from: str | None = Field(default=None, description="the row's region (state, province) column")
+    country_from: str | None = Field(default=None, description="the row's country column")
+
+
+_LOCATION_TARGETS = ("city", "region", "country")
 
 
 class Generalize(Operator):
-    """Coarser values: dates to month or year, ages to bands, numbers to ranges,
-    postcodes to a prefix, IP addresses to their network, coordinates to about a city."""
+    """Coarser values along a hierarchy (see :mod:`.hierarchies`): dates to month, year or
+    year bands; numbers to bands or ranges; codes to a prefix; IP addresses to their network;
+    locations to the city, region or country of their row; coordinates to about a city.
+
+    A value the hierarchy cannot place at the level asked goes up to the next level it can
+    reach (at worst ``*``), and :meth:`take_counts` says how many did, by the level reached.
+    """
 
     name = "generalize"
     Params = GeneralizeParams
-    _DATE = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?")
     _COORDS = re.compile(r"^\s*(-?\d{1,3}\.\d+)\s*[,; ]\s*(-?\d{1,3}\.\d+)\s*$")
 
+    def __init__(self, params: BaseModel, context: OperatorContext) -> None:
+        super().__init__(params, context)
+        from govkit.actions.anonymize import hierarchies as h
+
+        assert isinstance(params, GeneralizeParams)
+        self._up: dict[str, int] = {}
+        self._hierarchy: h.Hierarchy | None = None
+        self._level = 0
+        to, holds = params.to, params.holds
+        if to in ("year", "month"):
+            self._hierarchy = h.DateHierarchy()
+            self._level = 1 if to == "month" else 2 if not params.bucket or params.bucket == 1 else (
+                3 if params.bucket == 5 else 4 if params.bucket == 10 else 0)
+            self._years = params.bucket if to == "year" and params.bucket not in (None, 1, 5, 10) else None
+        elif to in _LOCATION_TARGETS and holds is not None and holds != "coordinate":
+            from govkit.actions.anonymize.roles import LOCATION_LEVELS
+
+            own = LOCATION_LEVELS.index(holds)
+            wanted = LOCATION_LEVELS.index(to)
+            if holds == "postcode" and to != "country":
+                self._hierarchy = h.PostcodeHierarchy()
+                self._level = 1 if to == "city" else 2
+            elif wanted > own:
+                self._hierarchy = h.LocationHierarchy(holds)
+                self._level = wanted - own
+            # else the column is already as coarse as asked (a country "to city"): kept
+
+    def row_columns(self) -> dict[str, str]:
+        assert isinstance(self.params, GeneralizeParams)
+        p = self.params
+        found = {"postcode": p.postcode_from, "city": p.city_from, "region": p.region_from, "country": p.country_from}
+        return {role: column for role, column in found.items() if column}
+
+    def take_counts(self) -> dict[str, int]:
+        counts, self._up = self._up, {}
+        return counts
+
+    def apply_with(self, values: Sequence[Any], entity_type: str | None, row: Mapping[str, Sequence[Any]]) -> list[Any]:
+        if not row:
+            return self.apply_many(values, entity_type)
+        roles = list(row)
+        return [None if v is None else self._place(v, {r: row[r][i] for r in roles}) for i, v in enumerate(values)]
+
     def apply(self, value: Any, entity_type: str | None = None) -> Any:
+        return self._place(value, {})
+
+    def _place(self, value: Any, row: Mapping[str, Any]) -> Any:
+        from govkit.actions.anonymize.hierarchies import as_number
+
         assert isinstance(self.params, GeneralizeParams)
         to, bucket = self.params.to, self.params.bucket
-        if to in ("year", "month"):
-            return self._date(value, to)
+        if isinstance(value, str) and not value.strip():
+            return ""  # empty stays empty: there is nothing to generalize
+        if self._hierarchy is not None:
+            if self._level == 0:  # to=year with a band width of its own
+                return self._year_band(value)
+            placed = self._hierarchy.place(value, self._level, row)
+            if placed.level > self._level:
+                name = self._hierarchy.levels[placed.level]
+                self._up[name] = self._up.get(name, 0) + 1
+            return placed.value
         if to in ("band", "range"):
             return self._number(value, bucket or (10 if to == "band" else 1000))
         text = _text(value)
         if to == "prefix":
             return text.replace(" ", "")[: bucket or 3]  # no padding: the length would say more
         if to == "network":
-            try:
-                address = ipaddress.ip_address(text.strip())
-            except ValueError:
-                return ""
-            bits = bucket or (24 if address.version == 4 else 48)
-            return str(ipaddress.ip_network(f"{address}/{bits}", strict=False))
-        match = self._COORDS.match(text)  # "city": coordinates rounded to 0.1 degree (~11 km)
+            out = network(text, bucket)
+            if out == "*":
+                self._up["*"] = self._up.get("*", 0) + 1
+            return out
+        if self.params.holds == "coordinate":  # one latitude or longitude: ~11 km (city), ~111 km (region)
+            number = as_number(value)
+            if number is not None and to != "country":
+                return f"{number:.1f}" if to == "city" else f"{number:.0f}"
+            country = row.get("country")
+            if number is not None and country not in (None, ""):
+                return country
+            self._up["*"] = self._up.get("*", 0) + 1
+            return "*"
+        if self.params.holds is not None:  # a country (region...) asked "to city": already coarser
+            return value
+        match = self._COORDS.match(text)  # coordinates rounded to 0.1 degree (~11 km)
         if match:
             return f"{float(match.group(1)):.1f},{float(match.group(2)):.1f}"
-        parts = [p.strip() for p in text.split(",") if p.strip()]
-        if len(parts) > 1 and any(c.isalpha() for c in parts[-1]):
-            return parts[-1]  # an address keeps only its last part (city)
-        # no recognisable city part (no comma, or "..., 2170": a house number): a placeholder
-        # says a location was there (empty stays empty)
-        return f"<{entity_type or 'LOCATION'}>" if parts else ""
+        # A location without a known role or row: nothing in the text itself can be trusted to
+        # be a city ("8, rue de Jean" ends with its street), so it goes to the top, counted.
+        self._up["*"] = self._up.get("*", 0) + 1
+        return "*"
 
-    def _date(self, value: Any, to: str) -> Any:
-        if isinstance(value, datetime.datetime | datetime.date):
-            return f"{value.year:04d}" if to == "year" else f"{value.year:04d}-{value.month:02d}"
-        match = self._DATE.match(_text(value).strip())
-        if not match:
-            return ""
-        return match.group(1) if to == "year" else f"{match.group(1)}-{match.group(2)}"
+    def _year_band(self, value: Any) -> Any:
+        from govkit.actions.anonymize.hierarchies import date_parts
 
-    @staticmethod
-    def _number(value: Any, width: int) -> Any:
-        try:
-            number = float(value) if not isinstance(value, int | float | Decimal) else value
-        except (TypeError, ValueError):
-            return ""
-        low = int(number // width * width)
-        return f"{low}-{low + width - 1}"
+        parts = date_parts(value)
+        if parts is None:
+            self._up["*"] = self._up.get("*", 0) + 1
+            return "*"
+        width = self._years or 1
+        low = parts[0] // width * width
+        return f"{low:04d}-{low + width - 1:04d}"
+
+    def _number(self, value: Any, width: int) -> Any:
+        from govkit.actions.anonymize.hierarchies import as_number, band
+
+        number = as_number(value)
+        if number is None:
+            self._up["*"] = self._up.get("*", 0) + 1
+            return "*"
+        return band(number, width)
+
+
+def network(text: str, bits: int | None = None) -> str:
+    """The network of an IP address as a wildcard pattern: ``192.168.1.*`` (/24, the IPv4
+    default), ``192.168.16-31.*`` (/20), ``2001:db8:0:*`` (/48, the IPv6 default).
+
+    Written so that it is no address itself: ``192.168.1.0/24`` starts with one, and the
+    export's verification (rightly) found an IP address in every such value. A value that
+    is not an address goes to the top of the hierarchy, ``*``.
+    """
+    try:
+        address = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return "*"
+    spell: Callable[[int], str]
+    if address.version == 4:
+        width, unit, size, sep, spell = 32, 8, 4, ".", str
+        bits = 24 if bits is None else min(bits, width)
+    else:
+        width, unit, size, sep, spell = 128, 16, 8, ":", "{:x}".format
+        bits = 48 if bits is None else min(bits, width)
+    if bits >= width:
+        return str(address)
+    number = int(address)
+    units = [(number >> (unit * (size - 1 - i))) & ((1 << unit) - 1) for i in range(size)]
+    full, rest = divmod(bits, unit)
+    parts = [spell(u) for u in units[:full]]
+    if rest:
+        low = units[full] & ~((1 << (unit - rest)) - 1)
+        parts.append(f"{spell(low)}-{spell(low + (1 << (unit - rest)) - 1)}")
+    stars = size - len(parts)
+    parts += ["*"] * (stars if address.version == 4 else 1)
+    return sep.join(parts)
 
 
 # -- keyed ----------------------------------------------------------------------------------------
@@ -300,7 +428,7 @@ class Pseudonymize(Operator):
         assert isinstance(params, PseudonymizeParams)
         _, self._key = context.subkey("pseudonymize", params.key)
         self._prefix, self._length = params.prefix, params.length
-        self._columns: dict[str, Callable[[str], str]] = {}
+        self._columns: dict[str, Callable[[Sequence[str]], list[str]]] = {}
         self._memo: dict[str, dict[str, str]] = {}
 
     def apply(self, value: Any, entity_type: str | None = None) -> Any:
@@ -309,52 +437,73 @@ class Pseudonymize(Operator):
         return ps.pseudonym(_text(value), entity_type or "", self._key, self._prefix, self._length)
 
     def apply_many(self, values: Sequence[Any], entity_type: str | None = None) -> list[Any]:
-        """Column-wise through :func:`.fastpath.column_pseudonymizer`, with a bounded memo.
+        """Column-wise through :func:`.fastpath.column_batch`, with a bounded memo.
 
-        The memo (per operator, so per column and run, at most :data:`MEMO_SIZE` values,
-        emptied when full) saves the HMAC for repeated values: names, cities, foreign keys.
-        Where values do not repeat (emails, IDs) it only costs, so a batch of at least
-        :data:`MEMO_PROBE` texts with fewer than 2% repeats switches it off for the column.
+        The distinct texts of a batch not in the memo are pseudonymized in one call (FF3-1
+        batches its AES rounds across them). The memo (per operator, so per column and run,
+        at most :data:`MEMO_SIZE` values, emptied when full) saves the work for repeated
+        values: names, cities, foreign keys. Where values do not repeat (emails, IDs) it only
+        costs, so a batch of at least :data:`MEMO_PROBE` texts with fewer than 2% repeats
+        switches it off for the column.
         """
         entity = entity_type or ""
         column = self._columns.get(entity)
         if column is None:
-            column = self._columns[entity] = ps_fast.column_pseudonymizer(self._key, entity, self._prefix, self._length)
+            column = self._columns[entity] = ps_fast.column_batch(self._key, entity, self._prefix, self._length)
         apply = self.apply
         memo = self._memo.setdefault(entity, {})
-        if memo is _NO_MEMO:
-            return [column(v) if v.__class__ is str else None if v is None else apply(v, entity_type) for v in values]
-        get = memo.get
-        out: list[Any] = []
-        append = out.append
-        texts = computed = 0
-        for value in values:
+        out: list[Any] = [None] * len(values)
+        pending: dict[str, list[int]] = {}
+        texts = 0
+        use_memo = memo is not _NO_MEMO
+        for i, value in enumerate(values):
             if value.__class__ is str:
                 texts += 1
-                new = get(value)
-                if new is None:
-                    computed += 1
-                    new = column(value)
-                    if len(memo) >= MEMO_SIZE:
-                        memo.clear()
-                    memo[value] = new
-                append(new)
-            else:
-                append(None if value is None else apply(value, entity_type))
-        if texts >= MEMO_PROBE and texts - computed < texts // 50:
+                found = memo.get(value) if use_memo else None
+                if found is None:
+                    pending.setdefault(value, []).append(i)
+                else:
+                    out[i] = found
+            elif value is not None:
+                out[i] = apply(value, entity_type)
+        fresh = list(pending)
+        for value, new in zip(fresh, column(fresh), strict=True):
+            for i in pending[value]:
+                out[i] = new
+            if use_memo:
+                if len(memo) >= MEMO_SIZE:
+                    memo.clear()
+                memo[value] = new
+        if use_memo and texts >= MEMO_PROBE and texts - len(fresh) < texts // 50:
             self._memo[entity] = _NO_MEMO
         return out
+
+    def reverse(self, value: Any, entity_type: str | None = None) -> Any:
+        """The value this operator turned into ``value`` (format-preserving pseudonyms and
+        integers; a keyed token is one-way and raises :class:`.pseudonyms.NotReversible`)."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            return ps.integer_inverse(value, self._key)
+        return ps.reverse(_text(value), entity_type or "", self._key)
 
 
 class FakeParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    provider: str = Field(default="name", pattern=r"^[a-z_]+$")
+    provider: str = Field(default="auto", pattern=r"^[a-z_]+$",
+                          description="a Faker provider; auto: what the column holds (set by the plan), else name")
     locale: str = Field(default="en_US", pattern=r"^[a-z]{2}(_[A-Z]{2})?$")
+    locale_from: str | None = Field(default=None, description="the row's country column: fakes in its locale")
 
 
 class Fake(Operator):
     """A Faker value seeded from the keyed digest: the same person gets the same fake name
-    everywhere, and nobody without the key can tell which real name a fake stands for."""
+    everywhere (in the same locale), and nobody without the key can tell which real name a
+    fake stands for.
+
+    The plan fits it to the column: ``provider`` ``first_name`` for a first-name column,
+    ``last_name``, ``user_name``, ``company``, ``street_address``..., and ``locale_from`` the
+    row's country column, so a Brazilian customer gets a Brazilian name (``pt_BR``); a
+    country Faker has no locale for keeps ``locale``.
+    """
 
     name = "fake"
     Params = FakeParams
@@ -363,29 +512,57 @@ class Fake(Operator):
     def __init__(self, params: BaseModel, context: OperatorContext) -> None:
         super().__init__(params, context)
         assert isinstance(params, FakeParams)
-        from faker import Faker
-
         _, self._key = context.subkey("fake")
-        self._faker = Faker(params.locale)
-        provider = getattr(self._faker, params.provider, None)
-        if not callable(provider):
-            raise OperatorError(f'operator "fake": unknown Faker provider "{params.provider}"')
-        self._provider = provider
-        self._cache: dict[str, Any] = {}
+        self._provider_name = "name" if params.provider == "auto" else params.provider
+        self._fakers: dict[str, tuple[Any, Callable[[], Any]]] = {}
+        self._default = params.locale
+        self._faker_for(params.locale)  # an unknown provider fails now, before any value
+        self._cache: dict[tuple[str, str], Any] = {}
+
+    def _faker_for(self, locale: str) -> tuple[Any, Callable[[], Any]]:
+        found = self._fakers.get(locale)
+        if found is None:
+            from faker import Faker
+
+            faker = Faker(locale)
+            provider = getattr(faker, self._provider_name, None)
+            if not callable(provider):
+                if locale != self._default:
+                    return self._faker_for(self._default)
+                raise OperatorError(f'operator "fake": unknown Faker provider "{self._provider_name}"')
+            found = self._fakers[locale] = (faker, provider)
+        return found
+
+    def row_columns(self) -> dict[str, str]:
+        assert isinstance(self.params, FakeParams)
+        return {"country": self.params.locale_from} if self.params.locale_from else {}
+
+    def apply_with(self, values: Sequence[Any], entity_type: str | None, row: Mapping[str, Sequence[Any]]) -> list[Any]:
+        from govkit.actions.anonymize.roles import locale_of
+
+        countries = row.get("country")
+        if countries is None:
+            return self.apply_many(values, entity_type)
+        return [None if v is None else self._fake(v, locale_of(c) or self._default)
+                for v, c in zip(values, countries, strict=True)]
 
     def apply(self, value: Any, entity_type: str | None = None) -> Any:
+        return self._fake(value, self._default)
+
+    def _fake(self, value: Any, locale: str) -> Any:
         text = _text(value)
-        found = self._cache.get(text)
+        found = self._cache.get((locale, text))
         if found is None:
+            faker, provider = self._faker_for(locale)
             seed = ps.digest(self._key, text)
             for _ in range(8):  # never hand back the real value; re-draw, still deterministically
-                self._faker.seed_instance(int.from_bytes(seed[:8], "big"))
-                found = self._provider()
+                faker.seed_instance(int.from_bytes(seed[:8], "big"))
+                found = provider()
                 if found != value:
                     break
                 seed = ps.digest(self._key, seed.hex())
             if len(self._cache) < 100_000:
-                self._cache[text] = found
+                self._cache[(locale, text)] = found
         return found
 
 

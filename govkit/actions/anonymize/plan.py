@@ -6,10 +6,11 @@ most specific first (a ``--rule`` beats the policy). It is what ``--dry-run`` pr
 what the audit record keeps.
 
 Keys and references: a primary-key or foreign-key column that is transformed must be
-transformed by an injective, deterministic operator (``pseudonymize``, ``hash``,
-deterministic ``encrypt``), and the same operator is then applied on the other side of
-every reference, so ``InvoiceLine -> Invoice -> Customer`` joins give the same rows after
-anonymization as before. A plan that would break a key fails here, before any write.
+transformed by an injective, deterministic operator (``pseudonymize`` of an identifier or an
+integer, full-length ``hash``, deterministic ``encrypt``: see :func:`not_injective`), and
+the same operator is then applied on the other side of every reference, so
+``InvoiceLine -> Invoice -> Customer`` joins give the same rows after anonymization as before. A plan that
+would break a key fails here, before any write.
 """
 
 from __future__ import annotations
@@ -31,8 +32,6 @@ from govkit.errors import UsageError
 from govkit.inventory.store import InventoryRow
 from govkit.policy.schema import matches_asset, matches_name
 
-#: Operators that keep distinct values distinct and equal values equal: safe on keys.
-KEY_SAFE = frozenset({"keep", "pseudonymize", "hash", "encrypt"})
 #: What a personal field without any applicable rule gets: nothing personal survives it.
 DEFAULT_OPERATOR = "redact"
 
@@ -110,11 +109,15 @@ def build_plan(
     columns: dict[str, list[str]],
     *,
     source_name: str | None = None,
+    fit: bool = False,
 ) -> Plan:
     """The plan for ``columns`` (asset -> its column names) of ``source``.
 
     ``rows`` are the inventory's findings for this source; ``policy`` the effective policy
-    (``None``: personal fields get :data:`DEFAULT_OPERATOR`).
+    (``None``: personal fields get :data:`DEFAULT_OPERATOR`). ``fit``: fit ``fake`` and
+    ``generalize`` to what each column holds and to its row (:func:`fit_to_column`); exports
+    do, and any other caller that passes the operators the row (``Operator.apply_with``)
+    should, so that it writes what ``govkit anonymize`` writes.
     """
     from govkit.policy.resolve import Resolver, Where
 
@@ -134,7 +137,8 @@ def build_plan(
                 if entity is None:  # not in the inventory: the column name says how to format it
                     hints = [h for h in hints_for(name, short) if h.effective_strength >= 0.5]
                     entity = hints[0].entity_type if hints else None
-                plan.add(FieldPlan(asset, name, rule.operator, rule.params, entity, f"--rule {rule.text}"))
+                params = fit_to_column(rule.operator, rule.params, name, names) if fit else rule.params
+                plan.add(FieldPlan(asset, name, rule.operator, params, entity, f"--rule {rule.text}"))
                 continue
             if not entity_types:
                 continue
@@ -146,8 +150,47 @@ def build_plan(
                 plan.add(FieldPlan(asset, name, DEFAULT_OPERATOR, {}, entity,
                                    f"holds {', '.join(entity_types)}; no anonymization rule, so the safe default"))
             else:
-                plan.add(FieldPlan(asset, name, chosen.rule.operator, dict(chosen.rule.params), entity, chosen.why))
+                params = dict(chosen.rule.params)
+                if fit:
+                    params = fit_to_column(chosen.rule.operator, params, name, names)
+                plan.add(FieldPlan(asset, name, chosen.rule.operator, params, entity, chosen.why))
     return plan
+
+
+def fit_to_column(operator: str, params: dict[str, Any], column: str, columns: Sequence[str]) -> dict[str, Any]:
+    """The operator's parameters fitted to what ``column`` holds (see :mod:`.roles`).
+
+    - ``fake`` without a provider (or ``provider: auto``) gets the one the column calls for
+      (``first_name`` for ``FirstName``, ``street_address`` for ``Address``...), and
+      ``locale_from`` the row's country column, if the row has one.
+    - ``generalize`` to a location level (``city``, ``region``, ``country``) gets ``holds``
+      (the column's own level) and the row's other location columns (``city_from``...).
+
+    Parameters given explicitly are kept. JSON paths (``$.a.b``) have no row and are left.
+    """
+    from govkit.actions.anonymize.roles import LOCATION_LEVELS, PERSON_PROVIDERS, role_of, siblings
+
+    if column.startswith("$") or operator not in ("fake", "generalize"):
+        return params
+    role = role_of(column)
+    out = dict(params)
+    row = siblings(column, columns)
+    if operator == "fake":
+        if out.get("provider", "auto") == "auto":
+            out["provider"] = PERSON_PROVIDERS.get(role or "", "name")
+        if "country" in row and "locale" not in out and "locale_from" not in out:
+            out["locale_from"] = row["country"]
+        return out
+    if out.get("to") in ("city", "region", "country") and role == "coordinate":
+        out.setdefault("holds", role)
+        if "country" in row:
+            out.setdefault("country_from", row["country"])
+    elif out.get("to") in ("city", "region", "country") and role in LOCATION_LEVELS:
+        out.setdefault("holds", role)
+        for level, sibling in row.items():
+            if level != "street":  # a street is never a coarser level of anything
+                out.setdefault(f"{level}_from", sibling)
+    return out
 
 
 def propagate_keys(plan: Plan, tables: Sequence[Any], context: OperatorContext) -> None:
@@ -185,15 +228,42 @@ def propagate_keys(plan: Plan, tables: Sequence[Any], context: OperatorContext) 
             changed = True
     keys = {(t.name.lower(), c.lower()) for t in tables for c in t.primary_key}
     keys |= {(a.lower(), c.lower()) for a, c, _, _ in pairs} | {(b.lower(), c.lower()) for _, _, b, c in pairs}
+    kinds = {(t.name.lower(), c.name.lower()): c.kind for t in tables for c in t.columns}
     for key in sorted(keys):
         chosen = plan.fields.get(key)
         if chosen is None or chosen.operator == "keep":
             continue
-        operator = build(chosen.operator, chosen.params, context)
-        if chosen.operator not in KEY_SAFE or not operator.deterministic:
+        reason = not_injective(chosen, build(chosen.operator, chosen.params, context), kinds.get(key))
+        if reason is not None:
             raise UsageError(
                 f"{chosen.asset}.{chosen.field} is a key or reference column; {chosen.spec} would break it "
-                f"(use pseudonymize, hash or deterministic encrypt, or keep)")
+                f"({reason}): use pseudonymize (identifier formats, integers), deterministic encrypt, or keep")
+
+
+def not_injective(chosen: FieldPlan, operator: Any, kind: str | None) -> str | None:
+    """Why ``operator`` may give two different keys one value (None: it never does).
+
+    Injective: ``keep``; deterministic ``encrypt`` (AES-SIV); ``pseudonymize`` of an integer
+    column (a keyed permutation of each width) or of an identifier with a format-preserving
+    format (FF3-1, a bijection; see :mod:`.pseudonyms`); ``hash`` at its full 64 hex
+    characters (HMAC-SHA256: no collision is known, which a truncated digest cannot say).
+    Keyed tokens (names, e-mails) are 64-bit truncations: rare collisions, still collisions.
+    """
+    from govkit.actions.anonymize.pseudonyms import FORMATS
+
+    name = chosen.operator
+    if name == "keep" or (name == "encrypt" and operator.deterministic):
+        return None
+    if name == "pseudonymize":
+        if kind == "integer" or (chosen.entity_type or "") in FORMATS:
+            return None
+        return f"pseudonyms of {chosen.entity_type or 'untyped text'} are truncated keyed digests, not a bijection"
+    if name == "hash":
+        length = chosen.params.get("length", 64)
+        return None if int(length) >= 64 else f"a digest cut to {length} characters can collide"
+    if name == "encrypt":
+        return "randomized encryption gives a different value each time"
+    return f"{name} is not injective"
 
 
 def check_operators(plan: Plan) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from govkit.actions.anonymize.export import ExportResult, VerificationFailed, copy_database, export_rows, stream_query
 from govkit.actions.anonymize.io import FORMATS, Batch, read_batches
 from govkit.actions.anonymize.operators import OperatorContext, build
-from govkit.actions.anonymize.plan import Plan, Rule, build_plan, check_operators, propagate_keys
+from govkit.actions.anonymize.plan import Plan, Rule, build_plan, check_operators, fit_to_column, propagate_keys
 from govkit.errors import UsageError
 from govkit.inventory.store import InventoryRow
 
@@ -45,6 +45,9 @@ class AnonymizeRequest:
     batch_size: int = 5000
     #: worker processes for file exports (None: the CPUs; 1: none); see ``export_rows``
     jobs: int | None = None
+    #: with ``k``: l-diversity of the ``sensitive`` column in every class (``--l``, ``--sensitive``)
+    l_diversity: int | None = None
+    sensitive: str | None = None
 
 
 def _inventory_rows(workspace: Any, source: str | None, name: str | None) -> list[InventoryRow]:
@@ -96,6 +99,8 @@ def anonymize(request: AnonymizeRequest, workspace: Any = None) -> ExportResult:
     rules = [Rule.parse(r) for r in request.rules]
     if request.k is not None and not request.quasi_identifiers:
         raise UsageError("--k needs --quasi-identifiers")
+    if request.l_diversity is not None and (request.k is None or not request.sensitive):
+        raise UsageError("--l needs --k and --sensitive COLUMN (whose values each class must hold l of)")
     if request.in_place:
         if request.to is not None:
             raise UsageError("--in-place and --to exclude each other")
@@ -141,7 +146,7 @@ def _anonymize_file(
     rows = _top_level_columns(path, rows)
     columns, _ = read_batches(path)
     asset = rows[0].asset if rows else path.name
-    plan = build_plan(rows[0].source if rows else str(path.parent), rows, policy, rules, {asset: columns})
+    plan = build_plan(rows[0].source if rows else str(path.parent), rows, policy, rules, {asset: columns}, fit=True)
     _require_something(plan, rows, rules, request.source)
     _prepare(plan, context)
     result = ExportResult(plan)
@@ -155,7 +160,8 @@ def _anonymize_file(
     export_rows(columns, opener, plan.for_asset(asset), target, context, result, where=asset, fmt=request.fmt,
                 k=request.k, quasi_identifiers=request.quasi_identifiers, generalize=request.generalize,
                 max_suppression=request.max_suppression,
-                verify=request.verify, jobs=request.jobs)
+                verify=request.verify, jobs=request.jobs, l_diversity=request.l_diversity,
+                sensitive=request.sensitive)
     return _finish(result)
 
 
@@ -247,7 +253,7 @@ def _anonymize_database(
             t for t in all_tables if t.kind == "table"]
         if request.query is not None:
             columns, opener = stream_query(source, request.query, request.batch_size)
-            plan = build_plan(source.display, rows, policy, rules, {"query": columns}, source_name=name)
+            plan = build_plan(source.display, rows, policy, rules, {"query": columns}, source_name=name, fit=True)
             # A query's columns are matched to the inventory by column name, in any table.
             by_column: dict[str, InventoryRow] = {r.field.lower(): r for r in rows}
             for column in columns:
@@ -255,6 +261,7 @@ def _anonymize_database(
                 if row is not None and ("query", column.lower()) not in plan.fields:
                     sub = build_plan(source.display, [row], policy, [], {row.asset: [column]}, source_name=name)
                     for chosen in sub.fields.values():
+                        chosen.params = fit_to_column(chosen.operator, chosen.params, column, columns)
                         chosen.asset = "query"
                         chosen.why += f" (as {row.asset}.{row.field})"
                         plan.add(chosen)
@@ -266,10 +273,11 @@ def _anonymize_database(
                 export_rows(columns, opener, plan.for_asset("query"), Path(request.to), context, result,
                             where="query", fmt=request.fmt, k=request.k, quasi_identifiers=request.quasi_identifiers,
                             generalize=request.generalize, max_suppression=request.max_suppression,
-                            verify=request.verify, jobs=request.jobs)
+                            verify=request.verify, jobs=request.jobs, l_diversity=request.l_diversity,
+                            sensitive=request.sensitive)
             return _finish(result) if not request.dry_run else result
         columns_of = {t.qualified: [c.name for c in t.columns] for t in tables}
-        plan = build_plan(source.display, rows, policy, rules, columns_of, source_name=name)
+        plan = build_plan(source.display, rows, policy, rules, columns_of, source_name=name, fit=True)
         _require_something(plan, rows, rules, source.display)
         if request.in_place:
             from govkit.actions.anonymize.inplace import check_in_place
@@ -303,7 +311,8 @@ def _anonymize_database(
                         result, where=table.qualified, fmt=request.fmt, k=request.k,
                         quasi_identifiers=request.quasi_identifiers, generalize=request.generalize,
                         max_suppression=request.max_suppression,
-                        verify=request.verify, jobs=request.jobs)
+                        verify=request.verify, jobs=request.jobs, l_diversity=request.l_diversity,
+                        sensitive=request.sensitive)
         return _finish(result)
 
 

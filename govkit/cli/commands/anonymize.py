@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from govkit.cli import EXIT_FINDINGS, FORMAT_META, AppContext
-from govkit.cli.options import FiniteFloatRange, emit, format_option, to_json, to_table
+from govkit.cli.options import FiniteFloatRange, check_engine, emit, engine_options, format_option, to_json, to_table
 from govkit.errors import UsageError
 
 if TYPE_CHECKING:
@@ -37,21 +37,25 @@ if TYPE_CHECKING:
 @click.option("--k", "k", type=click.IntRange(min=2),
               help="Generalize the quasi-identifiers, then suppress rows, until the export is k-anonymous.")
 @click.option("--quasi-identifiers", metavar="A,B,C", help="Columns an attacker may know (with --k).")
+@click.option("--l", "l_diversity", type=click.IntRange(min=2),
+              help="With --k and --sensitive: every class also holds at least L distinct sensitive values.")
+@click.option("--sensitive", metavar="COLUMN", help="With --l: the column whose values must be diverse.")
 @click.option("--no-generalize", is_flag=True, help="With --k: only suppress rows, never coarsen values.")
 @click.option("--max-suppression", type=FiniteFloatRange(0, 100), default=5.0, show_default=True, metavar="PCT",
-              help="With --k: the share of rows (percent) that may be suppressed; small classes are suppressed "
-                   "while they fit, and values are generalized only beyond it.")
+              help="With --k: the share of rows (percent) that may be suppressed; the least generalization "
+                   "that meets k with at most this many rows suppressed is chosen.")
 @click.option("--no-verify", is_flag=True, help="Skip re-scanning the output (not recommended).")
 @click.option("--jobs", type=click.IntRange(min=1, max=64), metavar="N",
               help="Worker processes that transform a file export's batches (default: the CPUs; 1: none).")
+@engine_options
 @click.option("--json", "as_json", is_flag=True, hidden=True, help="Old spelling of --format json.")
 @click.pass_context
 def anonymize_command(ctx: click.Context, source: str, to: str | None, to_format: str | None, force: bool,
                       fmt: str | None, table: tuple[str, ...], query: str | None,
                       rules: tuple[str, ...], dry_run: bool, in_place: bool, apply_: bool,
-                      k: int | None,
+                      k: int | None, l_diversity: int | None, sensitive: str | None,
                       quasi_identifiers: str | None, no_generalize: bool, max_suppression: float, no_verify: bool,
-                      jobs: int | None, as_json: bool) -> None:
+                      jobs: int | None, engine: str, master: str | None, as_json: bool) -> None:
     """Write an anonymized copy of SOURCE to TARGET, as the inventory and policy say.
 
     SOURCE is a source in govkit.toml, a database URL, or a CSV/JSON/JSONL/Parquet file. Which
@@ -62,14 +66,14 @@ def anonymize_command(ctx: click.Context, source: str, to: str | None, to_format
     get the same deterministic operator on both sides, so joins survive.
 
     \b
-    --k N --quasi-identifiers A,B,C makes a file export k-anonymous on those columns. Rows
-    in classes smaller than N are suppressed while they fit in --max-suppression (default
-    5% of the rows); beyond it, the columns are coarsened along a ladder (dates: month,
-    year, decade; numbers: ranges of 5, 10, 50, 100...; codes and text: first 5, 3, 1
-    characters, then *), the column that most reduces the rows at risk first, until those
-    rows fit in the budget or every column is at its top level (then the budget cannot be
-    met, and the output says so). The levels reached and the rows suppressed are printed
-    and audited. --no-generalize only suppresses.
+    --k N --quasi-identifiers A,B,C makes a file export k-anonymous on those columns: of
+    every combination of generalization levels (dates: month, year, 5 and 10 years; numbers:
+    bands; postcodes: area, postal region; locations: the row's city, region, country; text:
+    first 5, 3, 1 characters; then *), the one of least information loss whose classes
+    smaller than N fit in --max-suppression (default 5% of the rows); those rows are
+    suppressed. --l L --sensitive COLUMN also asks L distinct sensitive values per class.
+    The levels, the k and l reached and the loss are printed and audited. --no-generalize
+    only suppresses.
 
     \b
     Verification is on by default: the output is read back, and a transformed field that
@@ -101,11 +105,19 @@ def anonymize_command(ctx: click.Context, source: str, to: str | None, to_format
             and not force):
         raise UsageError(f"--to {to}: the file exists (use --force to overwrite it)")
     workspace = app.workspace(required=False)
+    check_engine(engine, master)
+    if engine == "spark":  # the same request, run on Spark (docs/spark.md)
+        from functools import partial
+
+        from govkit.engines.spark.anonymize import spark_anonymize
+
+        anonymize = partial(spark_anonymize, master=master, force=force)
     request = AnonymizeRequest(
         source, to=to, table=list(table), query=query, rules=list(rules), fmt=to_format, dry_run=dry_run,
         in_place=in_place, apply=apply_, k=k,
         quasi_identifiers=[q.strip() for q in (quasi_identifiers or "").split(",") if q.strip()],
-        generalize=not no_generalize, max_suppression=max_suppression / 100, verify=not no_verify, jobs=jobs)
+        generalize=not no_generalize, max_suppression=max_suppression / 100, verify=not no_verify, jobs=jobs,
+        l_diversity=l_diversity, sensitive=sensitive)
     dry_run = dry_run or (in_place and not apply_)
     if dry_run or workspace is None or in_place:
         # In place, the change engine writes the "begun" and "finished" audit records itself.
@@ -117,6 +129,8 @@ def anonymize_command(ctx: click.Context, source: str, to: str | None, to_format
     else:
         params: dict[str, Any] = {"source": _display(source), "to": _display(to or "") or "in place",
                                   "rules": list(rules), "k": k}
+        if engine == "spark":
+            params["engine"] = "spark"
         if k:
             params["max_suppression"] = max_suppression
         if query is not None:
@@ -143,6 +157,7 @@ def anonymize_command(ctx: click.Context, source: str, to: str | None, to_format
                     entry.counts["generalized"] = len(result.coarsened)
                     entry.params["generalized"] = [f"{name}={level}" for name, level in result.generalized.items()]
                     entry.params["suppression_budget_met"] = result.budget_met is not False
+                    entry.params["anonymity"] = result.anonymity  # levels, k and l reached, loss: no values
         if failure is not None:
             _report_failure(failure, in_place, as_json)
             sys.exit(EXIT_FINDINGS)
@@ -167,6 +182,12 @@ def anonymize_command(ctx: click.Context, source: str, to: str | None, to_format
                       f"in classes smaller than k={k}")
         if result.budget_met is False:
             suppressed += f" (more than the {max_suppression:g}% budget: it could not be met)"
+        for report in result.anonymity.values():
+            loss = report["loss"]
+            reached = f"k={report['achieved_k']}" + (f", l={report['achieved_l']}" if report["l"] else "")
+            suppressed += (f"; {reached}; information loss {loss['non_uniform_entropy']:.3f} (non-uniform entropy; "
+                           f"1 = every quasi-identifier at *), generalization intensity "
+                           f"{loss['generalization_intensity']:.3f}")
     malformed = f"; left out {result.malformed} malformed line(s)" if result.malformed else ""
     click.echo(f"wrote {result.rows} row(s) to {', '.join(result.outputs)}{suppressed}{malformed}; {verified}",
                err=True)
@@ -225,23 +246,35 @@ def _report_failure(result: ExportResult, in_place: bool, as_json: bool) -> None
               help="Where the decrypted copy goes (.csv/.jsonl/.parquet).")
 @click.option("--column", "columns", multiple=True, metavar="NAME",
               help="Only these columns (default: every column holding gk1 tokens).")
+@click.option("--pseudonym", "pseudonyms", multiple=True, metavar="COLUMN=ENTITY",
+              help="Reverse this column's format-preserving pseudonyms, made as ENTITY (PHONE_NUMBER, "
+                   "CN_RESIDENT_ID, ... or integer); repeatable.")
 @click.pass_obj
-def deanonymize_command(app: AppContext, source: Path, to: Path, columns: tuple[str, ...]) -> None:
+def deanonymize_command(app: AppContext, source: Path, to: Path, columns: tuple[str, ...],
+                        pseudonyms: tuple[str, ...]) -> None:
     """Write a copy of SOURCE with every gk1 encryption token decrypted.
 
     Needs the key the tokens were written with (any version still in the keyset, so
-    rotation does not lock data away). The command is recorded in the audit log: it hands
-    personal data back.
+    rotation does not lock data away). --pseudonym COLUMN=ENTITY also reverses the
+    pseudonyms of identifiers (FF3-1, a bijection); keyed tokens (e-mails, names) are
+    one-way. The command is recorded in the audit log: it hands personal data back.
     """
     from govkit.actions.anonymize.reverse import deanonymize_file
     from govkit.audit import audit_action
 
+    reverse: dict[str, str] = {}
+    for spec in pseudonyms:
+        column, sep, entity = spec.partition("=")
+        if not sep or not column.strip() or not entity.strip():
+            raise UsageError(f'--pseudonym expects COLUMN=ENTITY, e.g. phone=PHONE_NUMBER; got "{spec}"')
+        reverse[column.strip()] = entity.strip()
     workspace = app.workspace(required=False)
     if workspace is None:
-        count = deanonymize_file(source, to, list(columns), None)
+        count = deanonymize_file(source, to, list(columns), None, reverse)
     else:
-        with audit_action(workspace.state_dir, "deanonymize", {"source": str(source), "to": str(to)}) as entry:
-            count = deanonymize_file(source, to, list(columns), workspace.state_dir)
+        with audit_action(workspace.state_dir, "deanonymize", {"source": str(source), "to": str(to),
+                                                               "pseudonyms": sorted(reverse)}) as entry:
+            count = deanonymize_file(source, to, list(columns), workspace.state_dir, reverse)
             entry.counts["values"] = count
     click.echo(f"decrypted {count} value(s) into {to}", err=True)
 

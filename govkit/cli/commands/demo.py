@@ -42,8 +42,10 @@ def demo_command(folder: Path, fresh: bool, customers: int, scan_only: bool) -> 
     commands named here:
       keys        makes the workspace keyset if there is none ('keys init')
       anonymize   writes analyst/customers.csv: the customers pseudonymized and masked
-                  per the policy, 5-anonymous on country, city, birth date, verified;
-                  'risk' measures the table and the export for comparison
+                  per the policy, 5-anonymous on country, city, birth date and
+                  2-diverse in loyalty tier by the least generalization (k, l and the
+                  information loss printed), verified; 'risk' measures the table and the
+                  export for comparison
       dsr         an access request answered with its package in dsr/ID/; an erasure
                   planned, applied and certified; an e-mail rectified; and an access
                   request received 75 days ago, still open and overdue

@@ -11,7 +11,16 @@ from typing import Any
 import click
 
 from govkit.cli import EXIT_FINDINGS, EXIT_RUNTIME, AppContext
-from govkit.cli.options import FiniteFloatRange, emit, fail_on_option, output_options, to_json, to_table
+from govkit.cli.options import (
+    FiniteFloatRange,
+    check_engine,
+    emit,
+    engine_options,
+    fail_on_option,
+    output_options,
+    to_json,
+    to_table,
+)
 from govkit.detect.entities import Severity
 from govkit.model.findings import ScanReport
 from govkit.scan import Progress, ScanOptions, scan
@@ -32,13 +41,14 @@ from govkit.workspace import MAX_SAMPLE_SIZE
 @click.option("--force", is_flag=True, help="Files: rescan files that did not change since the last scan.")
 @click.option("--max-file-mb", type=FiniteFloatRange(min=0.001, max=1024 * 1024), default=100.0, show_default=True,
               help="Files: skip files larger than this.")
+@engine_options
 @output_options("table", "json", "sarif")
 @fail_on_option
 @click.pass_obj
 def scan_command(
     app: AppContext, targets: tuple[str, ...], sample_size: int | None, full: bool, seed: int | None,
     include: tuple[str, ...], exclude: tuple[str, ...], jobs: int | None, force: bool, max_file_mb: float,
-    fmt: str, output: Path | None, fail_on: str | None,
+    engine: str, master: str | None, fmt: str, output: Path | None, fail_on: str | None,
 ) -> None:
     """Scan databases, folders and files for personal data; record it in the inventory.
 
@@ -51,16 +61,26 @@ def scan_command(
     A progress bar goes to stderr, the result to stdout. JSON output follows the findings
     contract (docs/findings-contract.md); SARIF 2.1.0 is for code-scanning views.
 
+    With --engine spark, a PATH of Parquet (or Delta), a table of the Spark catalog or a
+    jdbc: URL is scanned on Apache Spark, every row read like --full (docs/spark.md).
+
     \b
     Exit codes: 0 ok; 1 a finding at or above --fail-on; 2 bad input;
     3 a source could not be scanned at all.
     """
-    needs_workspace = not targets or any("://" not in t and not Path(t).exists() for t in targets)
+    check_engine(engine, master)
+    on_spark = engine == "spark"
+    needs_workspace = not targets or (not on_spark and any("://" not in t and not Path(t).exists() for t in targets))
     workspace = app.workspace(required=needs_workspace)
-    options = ScanOptions(sample_size=sample_size, full=full, seed=seed, include=list(include),
+    options = ScanOptions(sample_size=sample_size, full=full or on_spark, seed=seed, include=list(include),
                           exclude=list(exclude), jobs=jobs, force=force, max_file_bytes=int(max_file_mb * 1024 * 1024))
     with _progress() as progress:
-        report = scan(workspace, targets, options, progress=progress)
+        if on_spark:
+            from govkit.engines.spark.scan import spark_scan
+
+            report = spark_scan(workspace, targets, options, master=master, progress=progress)
+        else:
+            report = scan(workspace, targets, options, progress=progress)
     if workspace is None:
         click.echo("govkit: note: no workspace here, so nothing was recorded (see 'govkit init')", err=True)
     if fmt == "sarif":
