@@ -53,7 +53,6 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from govkit import statedb
 from govkit.errors import KeyMaterialError, UsageError
 from govkit.keys import load_keyset
-from govkit.private import private_dir, private_file
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -209,14 +208,10 @@ class HoldStore:
     """The holds of one workspace, in ``.govkit/holds.db``. Cheap to create; holds a SQLite engine."""
 
     def __init__(self, state_dir: Path) -> None:
-        if not state_dir.exists():
-            private_dir(state_dir)
         self.state_dir = state_dir
-        self.path = private_file(state_dir / DB_FILE)  # 0600 before SQLite writes a byte
-        self.engine = sa.create_engine(f"sqlite:///{self.path}", hide_parameters=True)
-        statedb.guard(self.engine, self.path, "the legal hold store", ("legal_hold",),
-                      "restore it from a backup: it holds the legal holds in force")
-        _metadata.create_all(self.engine)
+        self.path, self.engine = statedb.open_store(
+            state_dir, DB_FILE, _metadata, "the legal hold store", ("legal_hold",),
+            "restore it from a backup: it holds the legal holds in force")
 
     def close(self) -> None:
         self.engine.dispose()

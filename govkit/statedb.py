@@ -44,3 +44,18 @@ def guard(engine: sa.Engine, path: Path, what: str, tables: Iterable[str], remed
     if names and not names & wanted:
         shown = ", ".join(sorted(names)[:3]) + (", ..." if len(names) > 3 else "")
         raise UsageError(f"{path}: not {what} but some other SQLite database (tables {shown}); {remedy}")
+
+
+def open_store(state_dir: Path, filename: str, metadata: sa.MetaData, what: str, tables: Iterable[str],
+               remedy: str) -> tuple[Path, sa.Engine]:
+    """A workspace store (``.govkit/FILENAME``): the folder 0700, the file 0600 before SQLite
+    writes a byte, :func:`guard`-ed, its tables made. Returns the path and the engine."""
+    from govkit.private import private_dir, private_file
+
+    if not state_dir.exists():
+        private_dir(state_dir)
+    path = private_file(state_dir / filename)
+    engine = sa.create_engine(f"sqlite:///{path}", hide_parameters=True)
+    guard(engine, path, what, tables, remedy)
+    metadata.create_all(engine)
+    return path, engine

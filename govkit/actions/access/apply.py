@@ -38,7 +38,7 @@ import sqlalchemy as sa
 
 from govkit.actions.access.catalog import PUBLIC, Catalog
 from govkit.actions.access.review import Review, mapping_for, role_of, split_asset, view_schema
-from govkit.actions.access.show import FieldAccess, role_access
+from govkit.actions.access.show import FieldAccess, role_access, source_inventory
 from govkit.actions.access.sql import expression, family, helper_statements, quote_ident, quote_literal
 from govkit.errors import GovkitError, UsageError
 
@@ -292,19 +292,12 @@ def plan_source(workspace: Any, source_name: str, policy: Any) -> tuple[AccessPl
     """Review ``source_name`` and plan the statements that fix it (nothing is changed)."""
     from govkit.actions.access.catalog import read_catalog
     from govkit.actions.access.review import _is_view_schema, review_catalog
-    from govkit.inventory.store import Inventory
     from govkit.sources.database import DatabaseSource
 
     config = workspace.source(source_name)
     if config.kind != "database":
         raise UsageError(f"source {source_name!r} is a folder of files: there are no database privileges to set")
-    if not workspace.inventory_path.exists():
-        raise UsageError("the inventory is empty: run 'govkit scan' first")
-    inventory = Inventory(workspace.inventory_path)
-    try:
-        assets, rows = inventory.assets(source_name), inventory.rows(source_name)
-    finally:
-        inventory.close()
+    assets, rows = source_inventory(workspace, source_name)
     assets = [a for a in assets if not _is_view_schema(a.name)]
     rows = [r for r in rows if not _is_view_schema(r.asset)]
     with DatabaseSource(config.resolved_url()) as source:

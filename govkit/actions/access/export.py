@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from govkit.actions.access.show import RoleAccess, role_access
+from govkit.actions.access.show import RoleAccess, role_access, source_inventory
 from govkit.errors import UsageError
 
 
@@ -74,7 +74,6 @@ def export_for_role(workspace: Any, role: str, source_name: str, to: str, *, fmt
     from govkit.actions.anonymize.plan import build_plan, propagate_keys
     from govkit.actions.anonymize.run import _prepare, operator_context
     from govkit.actions.risk import find_table
-    from govkit.inventory.store import Inventory
     from govkit.policy.loader import active_policy
     from govkit.sources.database import DatabaseSource
 
@@ -83,13 +82,7 @@ def export_for_role(workspace: Any, role: str, source_name: str, to: str, *, fmt
         raise UsageError(f"source {source_name!r} is a folder of files; 'access export' exports databases "
                          "(for a file use 'govkit anonymize FILE --to ...')")
     policy = active_policy(workspace.root)
-    if not workspace.inventory_path.exists():
-        raise UsageError("the inventory is empty: run 'govkit scan' first")
-    inventory = Inventory(workspace.inventory_path)
-    try:
-        assets, rows = inventory.assets(source_name), inventory.rows(source_name)
-    finally:
-        inventory.close()
+    assets, rows = source_inventory(workspace, source_name)
     if not rows:
         raise UsageError(f"the inventory knows no personal data in {source_name}: run 'govkit scan {source_name}' "
                          "first")

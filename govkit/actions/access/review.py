@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from govkit.actions.access.catalog import PUBLIC, Catalog
-from govkit.actions.access.show import FieldAccess, role_access
+from govkit.actions.access.show import FieldAccess, role_access, source_inventory
 from govkit.detect.entities import Severity
 from govkit.errors import ConfigError, UsageError
 
@@ -263,20 +263,13 @@ def review_source(workspace: Any, source_name: str, policy: Any) -> Review:
     """Read the catalog of ``source_name`` and review it (SQLite: "not assessed")."""
     from govkit.actions.access.catalog import read_catalog
     from govkit.actions.access.sql import family
-    from govkit.inventory.store import Inventory
     from govkit.sources.database import DatabaseSource
 
     config = workspace.source(source_name)
     if config.kind != "database":
         return Review(source_name, "files", _now(), False,
                       "a folder of files has no database privileges; file permissions are not reviewed")
-    if not workspace.inventory_path.exists():
-        raise UsageError("the inventory is empty: run 'govkit scan' first")
-    inventory = Inventory(workspace.inventory_path)
-    try:
-        assets, rows = inventory.assets(source_name), inventory.rows(source_name)
-    finally:
-        inventory.close()
+    assets, rows = source_inventory(workspace, source_name)
     with DatabaseSource(config.resolved_url()) as source:
         dialect = source.engine.dialect.name
         if family(dialect) not in ("postgresql", "mysql"):

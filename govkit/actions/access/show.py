@@ -79,6 +79,19 @@ def check_role(policy: Policy, role: str) -> None:
                      + f"; roles: {known} ({', '.join(policy.files)})")
 
 
+def source_inventory(workspace: Any, source_name: str | None) -> tuple[list[AssetRecord], list[InventoryRow]]:
+    """The newest scan's assets and fields of one source (what every access command starts from)."""
+    from govkit.inventory.store import Inventory
+
+    if not workspace.inventory_path.exists():
+        raise UsageError("the inventory is empty: run 'govkit scan' first")
+    inventory = Inventory(workspace.inventory_path)
+    try:
+        return inventory.assets(source_name), inventory.rows(source_name)
+    finally:
+        inventory.close()
+
+
 def role_access(policy: Policy, role: str, assets: Sequence[AssetRecord], rows: Sequence[InventoryRow]) -> RoleAccess:
     """The decisions for ``role`` over every field of ``assets`` (``rows``: their personal data)."""
     check_role(policy, role)

@@ -34,7 +34,6 @@ from govkit.audit import anchors
 from govkit.errors import KeyMaterialError, UsageError
 from govkit.keys import load_keyset
 from govkit.policy.loader import Policy
-from govkit.private import private_dir, private_file
 
 RequestType = Literal["access", "erasure", "portability", "rectification"]
 REQUEST_TYPES: tuple[str, ...] = ("access", "erasure", "portability", "rectification")
@@ -176,14 +175,10 @@ class Registry:
     """The requests of one workspace. Cheap to create; holds a SQLite engine."""
 
     def __init__(self, state_dir: Path) -> None:
-        if not state_dir.exists():
-            private_dir(state_dir)
         self.state_dir = state_dir
-        self.path = private_file(state_dir / DB_FILE)  # 0600 before SQLite writes a byte
-        self.engine = sa.create_engine(f"sqlite:///{self.path}", hide_parameters=True)
-        statedb.guard(self.engine, self.path, "the DSR register", ("dsr_request",),
-                      "restore it from a backup: it holds the data subject requests and their timelines")
-        _metadata.create_all(self.engine)
+        self.path, self.engine = statedb.open_store(
+            state_dir, DB_FILE, _metadata, "the DSR register", ("dsr_request",),
+            "restore it from a backup: it holds the data subject requests and their timelines")
 
     def close(self) -> None:
         self.engine.dispose()
