@@ -657,7 +657,8 @@ def _remove(run: ChangeRun, source: Any, tables: dict[str, Any], table: Any, ste
                 raise _Done
             if high is None:
                 last[0] = key_of(fetched[-1])
-            fetched_keys[:] = [key_of(r) for r in fetched]
+            # keys only, one column: each row already is its key tuple (no per-row call for a million keys)
+            fetched_keys[:] = fetched if columns == pk and len(pk) == 1 else [key_of(r) for r in fetched]
             rows[:] = [r for r, k in zip(fetched, fetched_keys, strict=True) if k not in held] if held else fetched
             return rows
 
