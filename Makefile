@@ -21,8 +21,9 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 	@echo "govkit: installed; run it as $(BIN)/govkit, or 'source $(BIN)/activate' first for plain 'govkit'"
 
-# The Spark tests run in `make test` (they are not skipped when pyspark is there); the demo does
-# not use Spark, so `make demo` does not download pyspark (hundreds of MB).
+# The Spark tests run in `make test` (they are not skipped when pyspark is there) and mypy checks
+# the Spark engine against pyspark's types; the demo does not use Spark, so `make demo` does not
+# download pyspark (hundreds of MB).
 $(SPARK): $(STAMP)
 	@echo "govkit: installing the spark extra for its tests (pyspark; Java 17+ must be on the machine)"
 	@$(BIN)/python -m pip install -e '.[test,lint,spark]'
@@ -34,11 +35,11 @@ demo: $(STAMP)
 	@$(BIN)/govkit demo
 
 ## test: lint, then the whole test suite (server tests need local PostgreSQL and MariaDB)
-test: lint $(SPARK)
+test: lint
 	$(BIN)/python -m pytest
 
-## lint: ruff and mypy
-lint: $(STAMP)
+## lint: ruff and mypy (mypy reads pyspark's types, so lint installs the spark extra too)
+lint: $(SPARK)
 	$(BIN)/ruff check govkit tests benchmarks
 	$(BIN)/mypy
 
