@@ -125,22 +125,7 @@ FILE_POINTS = [("unit.applied", 1), ("unit.intended", 2), ("unit.committed", 1),
 @pytest.mark.slow
 @pytest.mark.parametrize("point", FILE_POINTS, ids=[f"{p[0]}#{p[1]}" for p in FILE_POINTS])
 def test_killed_file_retention_resumes(point: tuple[str, int], tmp_path: Path) -> None:
-    from govkit.scan import scan
-    from govkit.workspace import load_workspace
-
-    folder = tmp_path / "exports"
-    folder.mkdir()
-    for day in ("2019-01-05", "2019-07-01", "2020-02-02", "2026-05-01"):
-        (folder / f"crm-{day}.csv").write_text(f"name,email\nAnn Lee,ann.{day}@example.org\n", encoding="utf-8")
-    ws = tmp_path / "ws"
-    ws.mkdir()
-    (ws / "govkit.toml").write_text(f'[detection]\nmodel = "none"\n\n[sources.exports]\npath = "{folder}"\n',
-                                    encoding="utf-8")
-    (ws / "policies").mkdir()
-    (ws / "policies" / "files.yaml").write_text(
-        "version: 1\nextends: [gdpr]\nretention:\n  rules:\n    - name: crm exports\n      assets: ['crm-*']\n"
-        "      timestamp: $name\n      period: 2 years\n      action: archive\n", encoding="utf-8")
-    scan(load_workspace(ws, search=False))
+    ws, folder = shop.file_source(tmp_path, ["2019-01-05", "2019-07-01", "2020-02-02", "2026-05-01"], prefix="crm-")
     died = harness.govkit(ws, *APPLY, kill_at=point)
     assert harness.killed(died), (died.returncode, died.stderr)
     run_id = harness.unfinished_run(ws)

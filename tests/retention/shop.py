@@ -121,3 +121,27 @@ def rows(url: str, table: str) -> list[tuple[Any, ...]]:
             return [tuple(r) for r in conn.execute(sa.text(f"SELECT * FROM {table} ORDER BY id"))]
     finally:
         engine.dispose()
+
+
+def file_source(tmp_path: Path, days: list[str], prefix: str = "crm-export-") -> tuple[Path, Path]:
+    """A workspace whose file source holds one CRM export per day in ``days`` (the date in the
+    name), with a 2-year ``$name`` rule that archives them. Scanned; returns (workspace, folder)."""
+    from govkit.scan import scan
+    from govkit.workspace import load_workspace
+
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    for day in days:
+        (folder / f"{prefix}{day}.csv").write_text(f"name,email\nAnn Lee,ann.{day}@example.org\n", encoding="utf-8")
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "govkit.toml").write_text(f'[detection]\nmodel = "none"\n\n[sources.exports]\npath = "{folder}"\n',
+                                    encoding="utf-8")
+    (ws / "policies").mkdir()
+    (ws / "policies" / "files.yaml").write_text(
+        "version: 1\nextends: [gdpr]\nretention:\n  rules:\n    - name: crm exports\n"
+        f"      assets: ['{prefix}*']\n      timestamp: $name\n      period: 2 years\n      action: archive\n",
+        encoding="utf-8")
+    scan(load_workspace(ws, search=False))
+    return ws, folder
+

@@ -148,22 +148,7 @@ def test_anonymize_rows_past_the_period_once(tmp_path: Path) -> None:
 
 
 def test_files_past_their_date_are_archived_and_restorable(tmp_path: Path) -> None:
-    from govkit.scan import scan
-    from govkit.workspace import load_workspace
-
-    folder = tmp_path / "exports"
-    folder.mkdir()
-    for day in ("2019-01-05", "2020-07-01", "2026-05-01"):
-        (folder / f"crm-export-{day}.csv").write_text("name,email\nAnn Lee,ann.lee@example.org\n", encoding="utf-8")
-    ws = tmp_path / "ws"
-    ws.mkdir()
-    (ws / "govkit.toml").write_text(f'[detection]\nmodel = "none"\n\n[sources.exports]\npath = "{folder}"\n',
-                                    encoding="utf-8")
-    (ws / "policies").mkdir()
-    (ws / "policies" / "files.yaml").write_text(
-        "version: 1\nextends: [gdpr]\nretention:\n  rules:\n    - name: crm exports\n      assets: ['crm-export-*']\n"
-        "      timestamp: $name\n      period: 2 years\n      action: archive\n", encoding="utf-8")
-    scan(load_workspace(ws, search=False))
+    ws, folder = shop.file_source(tmp_path, ["2019-01-05", "2020-07-01", "2026-05-01"])
     plan = _apply(ws)
     decided = {f["asset"]: f["status"] for f in plan["files"]}
     assert decided == {"crm-export-2019-01-05.csv": "apply", "crm-export-2020-07-01.csv": "apply",
@@ -173,7 +158,7 @@ def test_files_past_their_date_are_archived_and_restorable(tmp_path: Path) -> No
     archive = done["runs"][0]["archive"]
     back = harness.cli(ws, "archive", "restore", archive, "--apply")
     assert back.exit_code == 0, back.output
-    assert (folder / "crm-export-2019-01-05.csv").read_text(encoding="utf-8").endswith("ann.lee@example.org\n")
+    assert (folder / "crm-export-2019-01-05.csv").read_text(encoding="utf-8").endswith("ann.2019-01-05@example.org\n")
 
 
 def test_subject_hold_keeps_the_subjects_rows(tmp_path: Path) -> None:
