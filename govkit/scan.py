@@ -117,14 +117,20 @@ def scan(
     }
     with audit_action(workspace.state_dir, "scan", params) as entry:
         report = _scan(workspace, resolved, options, inventory, progress)
-        entry.params["scan_id"] = report.scan_id
-        entry.counts.update(
-            assets=report.stats.assets, fields=report.stats.fields, findings=len(report.findings),
-            skipped=len(report.skipped), values_analyzed=report.stats.values_analyzed,
-        )
-        if any(s.asset == "*" for s in report.skipped):
-            entry.outcome = "partial"
+        record_scan(entry, report)
     return report
+
+
+def record_scan(entry: Any, report: ScanReport) -> None:
+    """What the "scan" audit record says of a finished scan, whichever engine ran it: its id and
+    counts, and "partial" when a whole source could not be read."""
+    entry.params["scan_id"] = report.scan_id
+    entry.counts.update(
+        assets=report.stats.assets, fields=report.stats.fields, findings=len(report.findings),
+        skipped=len(report.skipped), values_analyzed=report.stats.values_analyzed,
+    )
+    if any(s.asset == "*" for s in report.skipped):
+        entry.outcome = "partial"
 
 
 def _scan(

@@ -20,10 +20,10 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from govkit.actions.anonymize.hierarchies import as_number
 from govkit.errors import UsageError
 
 Batch = list[tuple[Any, ...]]
@@ -208,19 +208,6 @@ class Level:
         return value if (value is None or value == "") and not self.missing else self.apply(value)
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float | Decimal):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            return None
-    else:
-        return None
-    return number if math.isfinite(number) else None
 
 
 def _is_code(values: Sequence[Any]) -> bool:
@@ -264,7 +251,7 @@ def ladder(values: Iterable[Any]) -> tuple[str, list[Level]]:
         year, decade = generalize("year"), generalize("range", 10)
         return "date", [exact, Level("month", generalize("month")), Level("year", year),
                         Level("decade", lambda value: decade(year(value)) if year(value) else "")]
-    numbers = [_number(v) for v in distinct]
+    numbers = [as_number(v) for v in distinct]
     if all(n is not None for n in numbers) and not _is_code(distinct):
         low, high = min(n for n in numbers if n is not None), max(n for n in numbers if n is not None)
         levels = [exact]

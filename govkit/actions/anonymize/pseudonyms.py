@@ -606,13 +606,18 @@ def permute(value: int, size: int, key: bytes) -> int:
 
 def integer(value: int, key: bytes) -> int:
     """An integer with as many digits and the same sign, injective (see :func:`permute`)."""
+    return _same_width(value, key, permute)
+
+
+def _same_width(value: int, key: bytes, permutation: Callable[[int, int, bytes], int]) -> int:
+    """``permutation`` applied within the integers of ``value``'s digit count, sign kept."""
     magnitude = abs(value)
     width = len(str(magnitude))
     if width == 1:
-        new = permute(magnitude, 10, key)
+        new = permutation(magnitude, 10, key)
     else:
         low = 10 ** (width - 1)
-        new = low + permute(magnitude - low, 9 * low, key)
+        new = low + permutation(magnitude - low, 9 * low, key)
     return -new if value < 0 else new
 
 
@@ -639,14 +644,7 @@ def unpermute(value: int, size: int, key: bytes) -> int:
 
 def integer_inverse(value: int, key: bytes) -> int:
     """The integer whose :func:`integer` pseudonym is ``value``."""
-    magnitude = abs(value)
-    width = len(str(magnitude))
-    if width == 1:
-        old = unpermute(magnitude, 10, key)
-    else:
-        low = 10 ** (width - 1)
-        old = low + unpermute(magnitude - low, 9 * low, key)
-    return -old if value < 0 else old
+    return _same_width(value, key, unpermute)
 
 
 def pseudonym(value: str, entity_type: str, key: bytes, prefix: str, length: int) -> str:

@@ -57,7 +57,7 @@ from govkit.engines.spark.session import spark_error
 from govkit.errors import SourceError, UsageError
 from govkit.inventory.store import Inventory
 from govkit.model.findings import Finding, ScanReport, Skipped
-from govkit.scan import Progress, ScanOptions, _verdict_row
+from govkit.scan import Progress, ScanOptions, _verdict_row, record_scan
 from govkit.sources.database import selected_by_globs
 from govkit.workspace import DetectionSettings, Workspace
 
@@ -354,13 +354,7 @@ def spark_scan(
               "sample_size": options.sample_size or workspace.detection.sample_size}
     with audit_action(workspace.state_dir, "scan", params) as entry:
         report = _scan(spark, workspace, targets, options, inventory, progress)
-        entry.params["scan_id"] = report.scan_id
-        entry.counts.update(
-            assets=report.stats.assets, fields=report.stats.fields, findings=len(report.findings),
-            skipped=len(report.skipped), values_analyzed=report.stats.values_analyzed,
-        )
-        if any(s.asset == "*" for s in report.skipped):
-            entry.outcome = "partial"
+        record_scan(entry, report)
     return report
 
 
