@@ -1,15 +1,19 @@
 """Retention enforcement against hand-written SQL: delete 1M expired rows out of 3M, with a child table.
 
 Run ``python benchmarks/retention_bench.py`` (options: ``--rows N`` parents, default 3,000,000;
-a third of them expired; one child row per parent). SQLite in its default rollback journal.
-Each variant runs on a fresh copy of the same database, in one process:
+a third of them expired; one child row per parent; ``--repeat N``, default 3: each variant
+runs N times and the best time counts). SQLite in its default rollback journal. Each run of a
+variant is on a fresh copy of the same database, in one process:
 
 (a) **hand-written**: ``DELETE FROM orders WHERE customer_id IN (SELECT id FROM customers WHERE
     created_at < ?)`` then ``DELETE FROM customers WHERE created_at < ?``, one transaction:
     what a DBA would type, with no journal, no resume, no verification, no archive.
-(b) **govkit delete**: :func:`~govkit.actions.retention.apply.apply_plan` with ``action:
-    delete`` and ``cascade: [orders]``: plan (counts, children, orphans), units of 5,000 keys
-    journaled and fsynced, verification by counting again, audit records. Target: within 2x of (a).
+(b) **govkit delete**: :func:`~govkit.actions.retention.apply.plan_apply` then
+    :func:`~govkit.actions.retention.apply.apply_plan` with ``action: delete`` and ``cascade:
+    [orders]``: the plan (counts, children, holds), units of 50,000 keys journaled and
+    fsynced, each delete guarded against orphans, verification by counting again, audit
+    records. Target: within 2x of (a), judged on the whole command (plan and run) as a user
+    runs ``retention apply --apply``; the run alone is printed too.
 (c) **govkit archive**: the same with ``action: archive``: every expired row and its child row
     sealed into the archive, read back and compared, then deleted. Target: >= 50,000 rows/s
     (parent + child rows archived per second of the whole run).
@@ -122,6 +126,7 @@ def govkit_run(folder: Path, db: Path, action: str) -> tuple[float, float, int, 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=3_000_000)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per variant; the best counts")
     args = parser.parse_args()
     os.environ.setdefault("GOVKIT_KEY", "YmVuY2htYXJrLWtleS1ub3QtZm9yLXVzZS0zMmJ5dGU=")
     with tempfile.TemporaryDirectory() as tmp:
@@ -130,21 +135,33 @@ def main() -> int:
         t0 = time.perf_counter()
         build(master, args.rows)
         print(f"built {args.rows:,} customers + {args.rows:,} orders in {time.perf_counter() - t0:.1f}s")
-        copy = root / "a.sqlite"
-        shutil.copy(master, copy)
-        base = hand_written(copy)
         expired = args.rows // 3
+        hand, delete, archive = [], [], []
+        for n in range(args.repeat):  # interleaved, so a slow minute of the machine hits every variant
+            copy = root / f"a{n}.sqlite"
+            shutil.copy(master, copy)
+            hand.append(hand_written(copy))
+            copy.unlink()
+            shutil.copy(master, root / f"b{n}.sqlite")
+            delete.append(govkit_run(root / f"ws-b{n}", root / f"b{n}.sqlite", "delete"))
+            (root / f"b{n}.sqlite").unlink()
+            shutil.copy(master, root / f"c{n}.sqlite")
+            archive.append(govkit_run(root / f"ws-c{n}", root / f"c{n}.sqlite", "archive"))
+            (root / f"c{n}.sqlite").unlink()
+            print(f"  run {n + 1}: hand {hand[-1]:.2f}s; delete plan {delete[-1][0]:.2f}s + run {delete[-1][1]:.2f}s; "
+                  f"archive plan {archive[-1][0]:.2f}s + run {archive[-1][1]:.2f}s", flush=True)
+        base = min(hand)
         print(f"(a) hand-written DELETE: {base:.2f}s ({expired:,} customers + {expired:,} orders)")
-        shutil.copy(master, root / "b.sqlite")
-        plan_s, apply_s, parents, children = govkit_run(root / "ws-b", root / "b.sqlite", "delete")
-        ratio = apply_s / base
-        print(f"(b) govkit delete: plan {plan_s:.2f}s, apply {apply_s:.2f}s ({parents:,} + {children:,} rows): "
-              f"{ratio:.2f}x the hand-written DELETE (with the plan: {(plan_s + apply_s) / base:.2f}x) "
-              f"-> {'PASS' if ratio <= 2 else 'FAIL'} (target <= 2x)")
-        shutil.copy(master, root / "c.sqlite")
-        plan_s, apply_s, parents, children = govkit_run(root / "ws-c", root / "c.sqlite", "archive")
-        rate = (parents + children) / apply_s
-        print(f"(c) govkit archive: plan {plan_s:.2f}s, apply {apply_s:.2f}s, {parents + children:,} rows archived: "
+        plan_s, apply_s = min(d[0] for d in delete), min(d[1] for d in delete)
+        whole = min(d[0] + d[1] for d in delete)
+        parents, children = delete[0][2], delete[0][3]
+        print(f"(b) govkit delete ({parents:,} + {children:,} rows): plan {plan_s:.2f}s, run {apply_s:.2f}s = "
+              f"{apply_s / base:.2f}x; the whole command {whole:.2f}s = {whole / base:.2f}x the hand-written DELETE "
+              f"-> {'PASS' if whole / base <= 2 else 'FAIL'} (target <= 2x)")
+        plan_s, apply_s = min(a[0] for a in archive), min(a[1] for a in archive)
+        rows = archive[0][2] + archive[0][3]
+        rate = rows / apply_s
+        print(f"(c) govkit archive: plan {plan_s:.2f}s, run {apply_s:.2f}s, {rows:,} rows archived: "
               f"{rate:,.0f} rows/s -> {'PASS' if rate >= 50_000 else 'FAIL'} (target >= 50,000 rows/s)")
     return 0
 

@@ -348,10 +348,13 @@ class DatabaseSource:
         try:
             with self.engine.connect() as conn:
                 if self.dialect == "sqlite" and table.kind == "table":
-                    low_high: Any = conn.execute(
-                        sa.select(sa.func.min(sa.literal_column("rowid")), sa.func.max(sa.literal_column("rowid")))
-                        .select_from(self.sa_table(table))
-                    ).one()
+                    # Two scalar subqueries: SQLite answers a lone min(rowid) or max(rowid) from
+                    # the b-tree's ends, but both in one SELECT scan the whole table (0.3 s a
+                    # million rows, paid by every command that reads the schema).
+                    rowid: sa.ColumnElement[Any] = sa.literal_column("rowid")
+                    ends = [sa.select(f(rowid)).select_from(self.sa_table(table)).scalar_subquery()
+                            for f in (sa.func.min, sa.func.max)]
+                    low_high: Any = conn.execute(sa.select(*ends)).one()
                     if low_high[0] is None:
                         return 0
                     return int(low_high[1]) - int(low_high[0]) + 1

@@ -89,6 +89,37 @@ def test_killed_retention_run_resumes_to_the_clean_result(dialect: str, point: t
         harness.drop_database(dialect, name)
 
 
+#: ``action: delete`` with no hold: the customers' units are key ranges summarized by count and
+#: ends (no key read into Python); killed inside a unit, after its commit and between units.
+DELETE_CASES = [(d, p) for d in ("sqlite", "postgresql", "mariadb")
+                for p in (("unit.applied", 3), ("unit.intended", 2), ("unit.committed", 3))]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("dialect", "point"), DELETE_CASES, ids=[f"{d}-{p[0]}#{p[1]}" for d, p in DELETE_CASES])
+def test_killed_range_delete_resumes_to_the_clean_result(dialect: str, point: tuple[str, int], tmp_path: Path,
+                                                         request: pytest.FixtureRequest) -> None:
+    if dialect != "sqlite":
+        request.applymarker(pytest.mark.server)
+    delete = ("retention", "apply", "--as-of", "2026-06-30", "--apply", "--batch-size", "1")  # units of 10 keys
+    name = f"govkit_kdel_{uuid.uuid4().hex[:8]}"
+    url = harness.database_url(dialect, tmp_path, name)
+    try:
+        shop.create(url)
+        ws = shop.workspace(tmp_path / "ws", url, action="delete", hold=False).root
+        died = harness.govkit(ws, *delete, kill_at=point)
+        assert harness.killed(died), (died.returncode, died.stderr)
+        resumed = harness.cli(ws, "runs", "resume", harness.unfinished_run(ws))
+        assert resumed.exit_code == 0, resumed.output
+        kept = shop.expected_customers(held=False)
+        assert shop.ids(url, "customers") == kept
+        assert shop.ids(url, "tickets") == shop.expected_tickets()
+        assert {i // 2 for i in shop.ids(url, "orders")} == kept
+        harness.assert_run_closed(ws, "retention.apply")
+    finally:
+        harness.drop_database(dialect, name)
+
+
 RESTORE_POINTS = [("unit.applied", 2), ("unit.intended", 1), ("unit.committed", 2), ("verify.started", 1)]
 
 

@@ -224,3 +224,77 @@ def test_composite_key_and_self_reference(tmp_path: Path) -> None:
     engine.dispose()
     assert visits == {(p, d) for p in range(1, 5) for d in (2, 4, 6)}
     assert staff == {1, 3}  # 2 and 4 gone; 1 still referenced by 3
+
+
+@pytest.mark.parametrize("action", ["delete", "archive"])
+def test_children_without_an_index_give_the_same_rows(action: str, tmp_path: Path) -> None:
+    """No index on the references: the guards read the children once per statement (``NOT IN``)
+    instead of probing them per row, and leave exactly the rows the indexed shop leaves."""
+    url = f"sqlite:///{tmp_path / 'shop.sqlite'}"
+    shop.create(url, indexed=False)
+    ws = shop.workspace(tmp_path / "ws", url, action=action).root
+    done = _apply(ws, "--apply", "--batch-size", "3")  # several units per table
+    assert [r["verification"] for r in done["runs"]] == ["passed"]
+    assert shop.ids(url, "customers") == shop.expected_customers()
+    assert shop.ids(url, "tickets") == shop.expected_tickets()
+    assert {i // 2 for i in shop.ids(url, "orders")} == shop.expected_customers()
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", pytest.param("postgresql", marks=pytest.mark.server)])
+def test_a_reference_added_during_a_unit_rolls_it_back(dialect: str, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A concurrent writer adds a ticket for an expiring customer after the unit read its keys:
+    the delete's own guard keeps that customer, the count falls short, the unit rolls back and
+    nothing is orphaned; once the ticket is gone, ``runs resume`` finishes the run."""
+    import sqlalchemy as sa
+
+    from govkit.actions.retention import apply as retention_apply
+    from govkit.change.resume import resume
+    from govkit.change.run import UnitConflict, list_runs
+    from govkit.inventory.store import Inventory
+    from govkit.policy.loader import active_policy
+
+    name = f"govkit_ret_{uuid.uuid4().hex[:8]}"
+    url = harness.database_url(dialect, tmp_path, name)
+    try:
+        shop.create(url)
+        ws = shop.workspace(tmp_path / "ws", url)
+        writer = sa.create_engine(url)
+        original = retention_apply._remove_children
+        rogue = "INSERT INTO tickets (id, customer_id, email, opened_at) VALUES (1000, 118, 'x@example.org', :at)"
+
+        fired: list[bool] = []
+
+        def concurrent(conn, tables, parent, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if parent.name == "customers" and not fired:
+                fired.append(True)
+                if dialect == "sqlite":  # one writer at a time: the unit's own connection stands in for it
+                    conn.execute(sa.text(rogue), {"at": shop.AS_OF})
+                else:
+                    with writer.begin() as other:
+                        other.execute(sa.text(rogue), {"at": shop.AS_OF})
+            return original(conn, tables, parent, *args, **kwargs)
+
+        monkeypatch.setattr(retention_apply, "_remove_children", concurrent)
+        inventory = Inventory(ws.inventory_path)
+        plan = retention_apply.plan_apply(ws, active_policy(ws.root), inventory, as_of=shop.AS_OF)
+        inventory.close()
+        with pytest.raises(UnitConflict, match="references one of them again"):
+            retention_apply.apply_plan(ws, plan)
+        assert 118 in shop.ids(url, "customers")
+        assert shop.ids(url, "customers") == set(range(1, 121))  # the customers' unit rolled back whole
+        assert {236, 237} <= shop.ids(url, "orders")  # with its cascaded orders
+
+        monkeypatch.setattr(retention_apply, "_remove_children", original)
+        if dialect != "sqlite":
+            with writer.begin() as other:
+                other.execute(sa.text("DELETE FROM tickets WHERE id = 1000"))
+        writer.dispose()
+        [run] = [r for r in list_runs(ws.state_dir) if r.kind == retention_apply.KIND]
+        assert run.status != "finished"
+        result = resume(ws, run.id)
+        assert result.status == "finished"
+        assert shop.ids(url, "customers") == shop.expected_customers()
+        assert shop.ids(url, "tickets") == shop.expected_tickets()
+    finally:
+        harness.drop_database(dialect, name)
