@@ -25,8 +25,8 @@ $(STAMP): pyproject.toml
 # the Spark engine against pyspark's types; the demo does not use Spark, so `make demo` does not
 # download pyspark (hundreds of MB).
 $(SPARK): $(STAMP)
-	@echo "govkit: installing the spark extra for its tests (pyspark; Java 17+ must be on the machine)"
-	@$(BIN)/python -m pip install -e '.[test,lint,spark]'
+	@echo "govkit: installing the spark and delta extras for their tests (pyspark, deltalake; Java 17+ must be on the machine)"
+	@$(BIN)/python -m pip install -e '.[test,lint,spark,delta]'
 	@touch $(SPARK)
 
 ## demo: build the demo workspace in ./govkit-demo, scan it, write its audit report

@@ -28,8 +28,8 @@ def sqlite_copy(target_dir: Path) -> Path:
     return target
 
 
-def load_postgres() -> str:
-    """(Re)create ``govkit_chinook`` on the local PostgreSQL; return its URL."""
+def load_postgres(database: str = DATABASE) -> str:
+    """(Re)create ``database`` (``govkit_chinook``) on the local PostgreSQL; return its URL."""
     import psycopg
 
     script = (FIXTURES / "Chinook_PostgreSql.sql").read_text(encoding="utf-8")
@@ -38,19 +38,19 @@ def load_postgres() -> str:
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            (DATABASE,),
+            (database,),
         )
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
-        conn.execute(f"CREATE DATABASE {DATABASE}")
-    target = admin.rsplit("/", 1)[0] + "/" + DATABASE
+        conn.execute(f"DROP DATABASE IF EXISTS {database}")
+        conn.execute(f"CREATE DATABASE {database}")
+    target = admin.rsplit("/", 1)[0] + "/" + database
     with psycopg.connect(target, autocommit=False) as conn:
         conn.execute(body.encode("utf-8"))
         conn.commit()
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + DATABASE
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + database
 
 
-def load_mysql() -> str:
-    """(Re)create ``govkit_chinook`` on the local MariaDB/MySQL; return its URL."""
+def load_mysql(database: str = DATABASE) -> str:
+    """(Re)create ``database`` (``govkit_chinook``) on the local MariaDB/MySQL; return its URL."""
     import pymysql
     from pymysql.constants import CLIENT
 
@@ -61,15 +61,15 @@ def load_mysql() -> str:
                            client_flag=CLIENT.MULTI_STATEMENTS, autocommit=True)
     try:
         with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{DATABASE}`")
-            cur.execute(f"CREATE DATABASE `{DATABASE}` CHARACTER SET utf8mb4")
-            cur.execute(f"USE `{DATABASE}`")
+            cur.execute(f"DROP DATABASE IF EXISTS `{database}`")
+            cur.execute(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4")
+            cur.execute(f"USE `{database}`")
             cur.execute(body)
             while cur.nextset():
                 pass
     finally:
         conn.close()
-    return MYSQL_ADMIN_URL.rsplit("/", 1)[0] + "/" + DATABASE + "?charset=utf8mb4"
+    return MYSQL_ADMIN_URL.rsplit("/", 1)[0] + "/" + database + "?charset=utf8mb4"
 
 
 def _pg_dsn(url: str) -> str:

@@ -52,8 +52,12 @@ def fail_on_option(func: F) -> F:
 
 
 def engine_options(func: F) -> F:
-    """``--engine local|spark`` and ``--master URL``: where a scan or an export runs
-    (docs/spark.md). Every command that can run on Spark spells them alike."""
+    """``--engine local|spark``, ``--master URL`` and ``--jars PATHS``: where a scan or an export
+    runs (docs/spark.md). Every command that can run on Spark spells them alike."""
+    func = click.option(
+        "--jars", metavar="PATHS",
+        help="With --engine spark: jars for Spark's classpath, comma-separated (a JDBC driver).",
+    )(func)
     func = click.option(
         "--master", metavar="URL", envvar="SPARK_MASTER", show_envvar=True,
         help="With --engine spark: the Spark master (default: spark-submit's, else local[2]).",
@@ -64,8 +68,10 @@ def engine_options(func: F) -> F:
     )(func)
 
 
-def check_engine(engine: str, master: str | None) -> None:
-    """``--master`` means something only with ``--engine spark``."""
+def check_engine(engine: str, master: str | None, jars: str | None = None) -> None:
+    """``--master`` and ``--jars`` mean something only with ``--engine spark``."""
+    if jars and engine != "spark":
+        raise UsageError("--jars goes with --engine spark")
     if master and engine != "spark":
         import os
 

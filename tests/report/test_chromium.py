@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from govkit.report import render_audit_view, render_ropa
+from tests.debian import apt_install, unavailable
 from tests.report.conftest import SCRIPT_COLUMN, Scanned
 
 pytestmark = pytest.mark.slow
@@ -31,26 +32,15 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 CONSOLE = re.compile(r":CONSOLE[:(]")
 
 
-def _unavailable(message: str) -> None:
-    if os.environ.get("GOVKIT_REQUIRE_SERVERS") == "1":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 @pytest.fixture(scope="session")
 def chromium() -> str:
     """The chromium binary, installed from Debian's apt when it is missing."""
     found = shutil.which("chromium")
     if found is None:
-        try:
-            for command in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
-                subprocess.run(command, check=True, capture_output=True, timeout=900,
-                               env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
-        except (OSError, subprocess.SubprocessError) as exc:
-            _unavailable(f"chromium is not installed and apt-get could not install it: {type(exc).__name__}: {exc}")
+        apt_install("chromium")
         found = shutil.which("chromium")
     if found is None:
-        _unavailable("chromium is not on PATH after apt-get install chromium")
+        unavailable("chromium is not on PATH after apt-get install chromium")
     assert found is not None
     return found
 

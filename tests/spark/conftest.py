@@ -23,12 +23,47 @@ else:
 
 from tests import chinook
 
+#: dialect: (Debian package, the JDBC driver jar it installs); tests/spark/test_spark_jdbc.py
+JDBC_DRIVERS = {"postgresql": ("libpostgresql-jdbc-java", "/usr/share/java/postgresql.jar"),
+                "mariadb": ("libmariadb-java", "/usr/share/java/mariadb-java-client.jar")}
+
+
+_INSTALL_FAILED: list[str] = []
+
+
+def _install_jdbc_drivers() -> None:
+    """Install the missing driver packages from Debian, once; a failure is kept for
+    :func:`jdbc_jars` to report (the other Spark tests do not need the drivers)."""
+    from tests.debian import try_apt_install
+
+    missing = [package for package, jar in JDBC_DRIVERS.values() if not Path(jar).is_file()]
+    if missing and not _INSTALL_FAILED:
+        failed = try_apt_install(*missing)
+        _INSTALL_FAILED.append(failed or "")
+
+
+@pytest.fixture(scope="session")
+def jdbc_jars() -> dict[str, str]:
+    """The JDBC driver jars (installed from Debian when missing), or skip/fail (tests/debian.py)."""
+    from tests.debian import unavailable
+
+    _install_jdbc_drivers()
+    for package, jar in JDBC_DRIVERS.values():
+        if not Path(jar).is_file():
+            unavailable(f"{jar} is not there after apt-get install {package} ({''.join(_INSTALL_FAILED)})")
+    return {dialect: jar for dialect, (_, jar) in JDBC_DRIVERS.items()}
+
 
 @pytest.fixture(scope="session")
 def spark() -> Iterator[Any]:
+    """The shared session. It starts with the JDBC driver jars (installed first when missing):
+    a jar cannot be added to a running session's driver, and ``--jars`` starts a user's
+    session the same way."""
     from govkit.engines.spark.session import spark_session
 
-    session = spark_session("local[2]", app_name="govkit-tests")
+    _install_jdbc_drivers()
+    jars = ",".join(jar for _, jar in JDBC_DRIVERS.values() if Path(jar).is_file())
+    session = spark_session("local[2]", app_name="govkit-tests", jars=jars or None)
     yield session
     session.stop()
 

@@ -7,6 +7,7 @@ values are whatever the local code produces today (pseudonyms included), never c
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -195,8 +196,9 @@ def test_a_folder_whose_tables_cannot_be_read_is_a_failed_source(spark: Any, tmp
     assert "No personal data found" not in result.stdout
 
 
-def test_a_file_system_uri_is_one_table_and_delta_needs_delta_spark(spark: Any, chinook_parquet: Path,
-                                                                  tmp_path: Path) -> None:
+def test_a_file_system_uri_is_one_table_and_delta_needs_a_delta_reader(spark: Any, chinook_parquet: Path,
+                                                                     tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from govkit.engines.spark.scan import spark_scan
 
     uri = (chinook_parquet / "Employee.parquet").as_uri()  # file:///...: read through Hadoop's FileSystem
@@ -209,16 +211,21 @@ def test_a_file_system_uri_is_one_table_and_delta_needs_delta_spark(spark: Any, 
     (lake / "_delta_log").mkdir(parents=True)
     result = CliRunner().invoke(main, ["scan", "--engine", "spark", str(lake)])
     assert result.exit_code == 2
-    assert "is a Delta table: install delta-spark" in result.stderr
+    assert "orders: not a readable Delta table" in _one_line(result.stderr)  # a log with no commit
+    monkeypatch.setitem(sys.modules, "deltalake", None)  # neither delta-rs nor delta-spark here
+    result = CliRunner().invoke(main, ["scan", "--engine", "spark", str(lake)])
+    assert result.exit_code == 2
+    assert "is a Delta table: reading and writing Delta needs pip install 'govkit[delta]'" in _one_line(
+        result.stderr)
 
 
 def test_a_jdbc_source_never_shows_its_password(spark: Any) -> None:
-    url = "jdbc:postgresql://reader:s3cr3t-pw@127.0.0.1:5432/shop?ssl=true&password=an0ther-pw"
+    url = "jdbc:sqlserver://reader:s3cr3t-pw@127.0.0.1:1433/shop?ssl=true&password=an0ther-pw"
     result = CliRunner().invoke(main, ["scan", "--engine", "spark", url, "--include", "customers"])
-    assert result.exit_code == 3  # no JDBC driver jar on the classpath here: the source failed
+    assert result.exit_code == 2  # no SQL Server driver jar on the classpath: a setup error, before any table
     message = _one_line(result.stderr)
-    assert "jdbc:postgresql://reader:***@127.0.0.1:5432/shop?ssl=true&password=***" in message
-    assert "No suitable driver" in message
+    assert "jdbc:sqlserver://reader:***@127.0.0.1:1433/shop?ssl=true&password=***" in message
+    assert "com.microsoft.sqlserver.jdbc.SQLServerDriver is not on Spark's classpath" in message
     shown = result.output + result.stderr
     assert "s3cr3t" not in shown
     assert "an0ther" not in shown

@@ -55,7 +55,8 @@ def anonymize_command(ctx: click.Context, source: str, to: str | None, to_format
                       rules: tuple[str, ...], dry_run: bool, in_place: bool, apply_: bool,
                       k: int | None, l_diversity: int | None, sensitive: str | None,
                       quasi_identifiers: str | None, no_generalize: bool, max_suppression: float, no_verify: bool,
-                      jobs: int | None, engine: str, master: str | None, as_json: bool) -> None:
+                      jobs: int | None, engine: str, master: str | None, jars: str | None,
+                      as_json: bool) -> None:
     """Write an anonymized copy of SOURCE to TARGET, as the inventory and policy say.
 
     SOURCE is a source in govkit.toml, a database URL, or a CSV/JSON/JSONL/Parquet file. Which
@@ -105,13 +106,13 @@ def anonymize_command(ctx: click.Context, source: str, to: str | None, to_format
             and not force):
         raise UsageError(f"--to {to}: the file exists (use --force to overwrite it)")
     workspace = app.workspace(required=False)
-    check_engine(engine, master)
+    check_engine(engine, master, jars)
     if engine == "spark":  # the same request, run on Spark (docs/spark.md)
         from functools import partial
 
         from govkit.engines.spark.anonymize import spark_anonymize
 
-        anonymize = partial(spark_anonymize, master=master, force=force)
+        anonymize = partial(spark_anonymize, master=master, jars=jars, force=force)
     request = AnonymizeRequest(
         source, to=to, table=list(table), query=query, rules=list(rules), fmt=to_format, dry_run=dry_run,
         in_place=in_place, apply=apply_, k=k,

@@ -48,7 +48,7 @@ from govkit.workspace import MAX_SAMPLE_SIZE
 def scan_command(
     app: AppContext, targets: tuple[str, ...], sample_size: int | None, full: bool, seed: int | None,
     include: tuple[str, ...], exclude: tuple[str, ...], jobs: int | None, force: bool, max_file_mb: float,
-    engine: str, master: str | None, fmt: str, output: Path | None, fail_on: str | None,
+    engine: str, master: str | None, jars: str | None, fmt: str, output: Path | None, fail_on: str | None,
 ) -> None:
     """Scan databases, folders and files for personal data; record it in the inventory.
 
@@ -68,7 +68,7 @@ def scan_command(
     Exit codes: 0 ok; 1 a finding at or above --fail-on; 2 bad input;
     3 a source could not be scanned at all.
     """
-    check_engine(engine, master)
+    check_engine(engine, master, jars)
     on_spark = engine == "spark"
     needs_workspace = not targets or (not on_spark and any("://" not in t and not Path(t).exists() for t in targets))
     workspace = app.workspace(required=needs_workspace)
@@ -78,7 +78,7 @@ def scan_command(
         if on_spark:
             from govkit.engines.spark.scan import spark_scan
 
-            report = spark_scan(workspace, targets, options, master=master, progress=progress)
+            report = spark_scan(workspace, targets, options, master=master, jars=jars, progress=progress)
         else:
             report = scan(workspace, targets, options, progress=progress)
     if workspace is None:

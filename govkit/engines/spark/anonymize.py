@@ -48,6 +48,7 @@ from govkit.actions.anonymize.export import (
 from govkit.actions.anonymize.operators import OperatorContext, build
 from govkit.actions.anonymize.plan import FieldPlan, Rule, build_plan, check_operators
 from govkit.engines.spark import worker
+from govkit.engines.spark.delta import read_delta, write_delta
 from govkit.errors import KeyMaterialError, UsageError
 
 #: Rows whose transformed values show each output column's type before the real pass.
@@ -75,7 +76,7 @@ def subkeys_only(context: OperatorContext) -> OperatorContext:
 
 
 def spark_anonymize(request: Any, workspace: Any = None, *, master: str | None = None,
-                    force: bool = False) -> ExportResult:
+                    jars: str | None = None, force: bool = False) -> ExportResult:
     """Plan and (unless a dry run) run ``request`` (an ``AnonymizeRequest``) on Spark;
     ``force``: overwrite an existing output folder."""
     from govkit.actions.anonymize.run import NOTHING_TO_DO, _inventory_rows, _policy, operator_context
@@ -98,7 +99,7 @@ def spark_anonymize(request: Any, workspace: Any = None, *, master: str | None =
     rules = [Rule.parse(r) for r in request.rules]
     context = operator_context(workspace)
     policy = _policy(workspace)
-    spark = spark_session(master)
+    spark = spark_session(master, jars=jars)
     target = resolve(spark, workspace, request.source, request.table, [])
     name = request.source if workspace is not None and request.source in workspace.sources else None
     rows = _inventory_rows(workspace, target.display, name)
@@ -182,8 +183,7 @@ def export_frame(
         "overwrite" if force else "errorifexists")
     _mark(out, ["the export did not finish"])
     if out.endswith(".delta"):
-        _require_delta()
-        writer.format("delta").save(out)
+        write_delta(writer, out, spark)
     else:
         writer.parquet(out)
     outcome: dict[str, Any] = tally.value
@@ -191,18 +191,10 @@ def export_frame(
     result.outputs.append(out)
     problems: list[str] = []
     if verify:
-        reread = spark.read.format("delta").load(out) if out.endswith(".delta") else spark.read.parquet(out)
+        reread = read_delta(spark, out) if out.endswith(".delta") else spark.read.parquet(out)
         problems = _verify(reread, probe, plans, outcome, salt, where)
     result.problems.extend(problems)
     _mark(out, problems or None)
-
-
-def _require_delta() -> None:
-    try:
-        import delta  # type: ignore[import-not-found,unused-ignore]  # noqa: F401
-    except ImportError:
-        raise UsageError("--to ...delta needs delta-spark (pip install delta-spark) and a session "
-                         "configured for it; write Parquet instead") from None
 
 
 def _empty() -> dict[str, Any]:

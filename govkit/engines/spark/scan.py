@@ -117,18 +117,55 @@ def _parquet(path: Path) -> Callable[[Any], Any]:
 
 def _delta(location: Path | str) -> Callable[[Any], Any]:
     def load(spark: Any) -> Any:
-        try:
-            import delta  # type: ignore[import-not-found,unused-ignore]  # noqa: F401
-        except ImportError:
-            raise UsageError(f"{location} is a Delta table: install delta-spark (pip install delta-spark) "
-                             "and configure the session for it") from None
-        return spark.read.format("delta").load(str(location))
+        from govkit.engines.spark.delta import read_delta
+
+        return read_delta(spark, str(location))
 
     return load
 
 
+#: The driver class of a JDBC URL's sub-protocol. Named explicitly: Spark otherwise asks
+#: ``DriverManager``, which does not see a jar added with ``--jars`` in every deployment.
+JDBC_DRIVERS = {"postgresql": "org.postgresql.Driver", "mariadb": "org.mariadb.jdbc.Driver",
+                "mysql": "com.mysql.cj.jdbc.Driver", "sqlserver": "com.microsoft.sqlserver.jdbc.SQLServerDriver",
+                "oracle": "oracle.jdbc.OracleDriver", "db2": "com.ibm.db2.jcc.DB2Driver"}
+#: Rows a JDBC read asks the database for at a time (PostgreSQL's driver otherwise reads a
+#: whole table into the executor's memory before the first row).
+JDBC_FETCH_SIZE = 10_000
+
+
+MARIADB_ANSI_QUOTES = "SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',ANSI_QUOTES')"
+
+
+def jdbc_driver(url: str) -> str | None:
+    found = re.match(r"jdbc:([a-z0-9]+):", url)
+    return JDBC_DRIVERS.get(found.group(1)) if found else None
+
+
 def _jdbc(url: str, table: str) -> Callable[[Any], Any]:
-    return lambda spark: spark.read.format("jdbc").option("url", url).option("dbtable", table).load()
+    def load(spark: Any) -> Any:
+        reader = spark.read.format("jdbc").option("url", url).option("dbtable", table) \
+            .option("fetchsize", JDBC_FETCH_SIZE)
+        driver = jdbc_driver(url)
+        if driver is not None:
+            reader = reader.option("driver", driver)
+        if url.startswith("jdbc:mariadb:"):
+            # Spark has no dialect for jdbc:mariadb: its generic one quotes columns with double
+            # quotes, which MariaDB reads as strings unless the session is in ANSI_QUOTES mode.
+            reader = reader.option("sessionInitStatement", MARIADB_ANSI_QUOTES)
+        try:
+            return reader.load()
+        except Exception as exc:
+            from govkit.engines.spark.session import spark_error
+
+            line = spark_error(exc, jdbc_secrets(url))
+            if "ClassNotFoundException" in line or "No suitable driver" in line:  # every table would fail alike
+                named = f"the JDBC driver {driver}" if driver else "no JDBC driver for this URL"
+                raise UsageError(f"{redact_jdbc(url)}: {named} is not on Spark's classpath; give its jar with "
+                                 "--jars PATH (or spark-submit --jars)") from None
+            raise  # this table only: the scan reports it as skipped, with Spark's message
+
+    return load
 
 
 def path_assets(path: Path, include: Sequence[str], exclude: Sequence[str]) -> list[Asset]:
@@ -335,6 +372,7 @@ def spark_scan(
     options: ScanOptions,
     *,
     master: str | None = None,
+    jars: str | None = None,
     inventory: Inventory | None = None,
     progress: Progress | None = None,
 ) -> ScanReport:
@@ -346,7 +384,7 @@ def spark_scan(
         if workspace is None or not any(c.path for c in workspace.sources.values()):
             raise UsageError("nothing to scan: name a Parquet path, a catalog table or a jdbc: URL")
         targets = [name for name, c in workspace.sources.items() if c.path]
-    spark = spark_session(master)
+    spark = spark_session(master, jars=jars)
     if workspace is None:
         return _scan(spark, None, targets, options, inventory, progress)
     params = {"targets": [redact_jdbc(t) for t in targets], "mode": "full", "engine": "spark",

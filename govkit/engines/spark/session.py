@@ -161,22 +161,35 @@ def spark_error(exc: BaseException, secrets: tuple[str, ...] = ()) -> str:
 
 
 def spark_session(master: str | None = None, app_name: str = "govkit", *,
-                  startup_timeout: float | None = None) -> Any:
+                  startup_timeout: float | None = None, jars: str | None = None) -> Any:
     """The active session if there is one (spark-submit, a notebook, a test), else a new one.
 
     A new session gets the master from :func:`resolve_master`, this interpreter as the
     executors' Python in local mode (so they import the same govkit), UTC as the SQL time
     zone (timestamps reach Python as they are stored), and no web UI. A cluster master
     must take the application within ``startup_timeout`` seconds (default: three times
-    ``[limits] connect_timeout``, at least 30).
+    ``[limits] connect_timeout``, at least 30). ``jars`` (comma-separated paths, as
+    spark-submit's ``--jars``) go on the driver's and executors' classpath: JDBC drivers.
     """
     if startup_timeout is None:
         startup_timeout = max(30.0, 3 * limits.active().connect_timeout)
     require_pyspark()
     from pyspark.sql import SparkSession
 
+    paths = [j.strip() for j in (jars or "").split(",") if j.strip()]
+    for path in paths:
+        if "://" not in path and not Path(path).is_file():
+            raise UsageError(f"--jars {path}: no such file")
     active = SparkSession.getActiveSession()
     if active is not None and (master is None or master == active.sparkContext.master):
+        # A jar added to a running session reaches the executors but not the class loader the
+        # driver loads JDBC drivers with: the jars must be there from the start.
+        started = set(filter(None, active.sparkContext.getConf().get("spark.jars", "").split(",")))
+        missing = [p for p in paths if p not in started and f"file:{p}" not in started
+                   and f"file://{p}" not in started]
+        if missing:
+            raise UsageError(f"--jars {','.join(missing)}: a Spark session is already running in this process "
+                             "without it; give the jars when the session starts (spark-submit --jars, spark.jars)")
         return active
     chosen = resolve_master(master)
     if chosen is not None:
@@ -196,6 +209,8 @@ def spark_session(master: str | None = None, app_name: str = "govkit", *,
                .config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.execution.arrow.pyspark.enabled", "false"))
+    if paths:
+        builder = builder.config("spark.jars", ",".join(paths))
     where = chosen or "the configured master"
     bound = None if chosen is None or chosen.startswith("local") else startup_timeout
     session = _start(builder, where, bound)
