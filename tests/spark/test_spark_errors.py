@@ -130,6 +130,27 @@ def test_master_without_the_spark_engine_is_a_usage_error(parquet: Path) -> None
     assert _one_line_error(result) == "govkit: error: --master goes with --engine spark"
 
 
+def test_jars_are_checked_before_spark_starts(parquet: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["scan", str(parquet), "--jars", str(tmp_path / "x.jar")])
+    assert result.exit_code == 2
+    assert _one_line_error(result) == "govkit: error: --jars goes with --engine spark"
+    missing = tmp_path / "postgresql.jar"
+    result = CliRunner().invoke(main, ["scan", "--engine", "spark", "--jars", str(missing), str(parquet)])
+    assert result.exit_code == 2
+    assert _one_line_error(result) == f"govkit: error: --jars {missing}: no such file"
+
+
+def test_a_jar_the_running_session_lacks_is_one_line(spark: object, parquet: Path, tmp_path: Path) -> None:
+    """A driver jar cannot be added to a running session (its class loader is fixed): say so."""
+    jar = tmp_path / "extra-driver.jar"
+    jar.write_bytes(b"PK\x05\x06" + b"\0" * 18)  # an empty zip
+    result = CliRunner().invoke(main, ["scan", "--engine", "spark", "--jars", str(jar), str(parquet)])
+    assert result.exit_code == 2
+    assert _one_line_error(result) == (f"govkit: error: --jars {jar}: a Spark session is already running in this "
+                                       "process without it; give the jars when the session starts (spark-submit "
+                                       "--jars, spark.jars)")
+
+
 def test_help_and_local_commands_never_import_pyspark() -> None:
     code = (
         "import sys\nfrom click.testing import CliRunner\nfrom govkit.cli import main\n"
