@@ -149,9 +149,9 @@ class _Counter(DatabaseCounter):
             with source.engine.connect() as conn:
                 row = conn.execute(sa.select(sa.func.count(), sa.func.min(ts)).select_from(clause)
                                    .where(expiring)).one()
-                # without exceptions every row past the period expires: one scan, not two
-                total = int(conn.execute(sa.select(sa.func.count()).select_from(clause).where(past)).scalar_one()
-                            ) if exempt else int(row[0])
+                total = int(row[0])  # without exceptions every row past the period expires: one scan
+                if exempt:
+                    total = int(conn.execute(sa.select(sa.func.count()).select_from(clause).where(past)).scalar_one())
                 out.update(past_rows=int(row[0]), kept_rows=total - int(row[0]),
                            oldest=None if row[1] is None else str(row[1]))
                 out["children"] = []
