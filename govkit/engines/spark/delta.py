@@ -93,7 +93,7 @@ def write_delta(frame_writer: Any, location: str, spark: Any) -> None:
 
 def _arrow_schema(schema: Any) -> Any:
     """delta-rs hands out an arro3 schema; pyarrow takes it through the Arrow C interface."""
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]
 
     return pa.schema(schema)
 
