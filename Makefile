@@ -34,9 +34,12 @@ demo: $(STAMP)
 	@echo "govkit: building the demo in ./govkit-demo: $(BIN)/govkit demo"
 	@$(BIN)/govkit demo
 
-## test: lint, then the whole test suite (server tests need local PostgreSQL and MariaDB)
+## test: lint, then the whole test suite (server tests need local PostgreSQL and MariaDB), one
+## worker process per core (TEST_JOBS=1 for one process); tests/conftest.py says which tests
+## share state and run one after another in a single worker
+TEST_JOBS ?= auto
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadgroup
 
 ## lint: ruff and mypy (mypy reads pyspark's types, so lint installs the spark extra too)
 lint: $(SPARK)

@@ -8,6 +8,7 @@ reachable the tests that need it are skipped on a developer's machine, but fail 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,58 @@ def workspace_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     init_workspace(folder)
     monkeypatch.chdir(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The chromium binary, installed from Debian's apt when it is missing (tests/debian.py)."""
+    from tests.debian import apt_install, unavailable
+
+    found = shutil.which("chromium")
+    if found is None:
+        apt_install("chromium")
+        found = shutil.which("chromium")
+    if found is None:
+        unavailable("chromium is not on PATH after apt-get install chromium")
+    assert found is not None
+    return found
+
+
+# -- running in parallel (make test: pytest -n auto --dist loadgroup) --------------------------
+
+#: Tests that share state outside their own temporary folder, which must not run beside each
+#: other: the Spark session and its JDBC databases, apt-get (one dpkg lock), and every server
+#: test that uses a fixed name (the ``govkit_chinook`` databases each worker would otherwise
+#: drop and reload under the other's feet, tables in the shared ``test`` database, roles).
+SERIAL_GROUP = "serial"
+_SERIAL_PATHS = ("tests/spark/",)
+_SERIAL_FIXTURES = frozenset({"chinook_postgres", "chinook_mysql", "chromium", "spark", "jdbc_jars"})
+#: Server tests here create a database of their own, under a random name, per test (see
+#: tests/change/harness.database_url): they run beside anything, which is what spreads the
+#: kill tests, the largest part of the suite, over the workers.
+_OWN_DATABASE_PATHS = ("tests/change/test_kill_", "tests/retention/test_apply.py", "tests/retention/test_plan.py")
+_SERVER_PARAMS = ("postgres", "mariadb", "mysql")
+
+
+def _serial(item: pytest.Item) -> bool:
+    path = item.nodeid.split("::", 1)[0]
+    if path.startswith(_SERIAL_PATHS) or _SERIAL_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    if path.startswith(_OWN_DATABASE_PATHS):
+        return False
+    if item.get_closest_marker("server"):
+        return True
+    callspec = getattr(item, "callspec", None)
+    params = callspec.params.values() if callspec is not None else ()
+    return any(isinstance(value, str) and value.startswith(_SERVER_PARAMS) for value in params)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Put the tests of :data:`_serial` in one xdist group: with ``--dist loadgroup`` one
+    worker runs them one after another while the others share out the rest. Without xdist
+    the mark does nothing. A new server test that cannot use a database of its own belongs
+    here by its ``server`` mark or its parameters; one that can, by its path above."""
+    for item in items:
+        if _serial(item):
+            item.add_marker(pytest.mark.xdist_group(SERIAL_GROUP))

@@ -225,20 +225,16 @@ window.addEventListener("load", () => {
 
 
 @pytest.mark.slow
-def test_a_wide_table_scrolls_inside_the_page_in_chromium(tmp_path: Path) -> None:
+def test_a_wide_table_scrolls_inside_the_page_in_chromium(chromium: str, tmp_path: Path) -> None:
     """Layout facts at 1280 px in headless Chromium: a 40-column table is wider than the window
     but the page does not scroll sideways; the table's box ends inside the window."""
     import re
-    import shutil
     import subprocess
 
     from govkit.actions.dsr.export import NOT_STATED, TableData, access_information
     from govkit.actions.dsr.registry import Request
     from govkit.report.templates import environment
 
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("chromium is not installed (tests/report/test_chromium.py installs it)")
     columns = [f"column_number_{i}" for i in range(40)]
     table = TableData("sqlite:///x.db", "crm", "Wide", "subject", [], columns,
                       [{c: f"a rather long value in {c}" for c in columns}])

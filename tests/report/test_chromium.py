@@ -22,7 +22,6 @@ from pathlib import Path
 import pytest
 
 from govkit.report import render_audit_view, render_ropa
-from tests.debian import apt_install, unavailable
 from tests.report.conftest import SCRIPT_COLUMN, Scanned
 
 pytestmark = pytest.mark.slow
@@ -31,18 +30,6 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync")
 CONSOLE = re.compile(r":CONSOLE[:(]")
 
-
-@pytest.fixture(scope="session")
-def chromium() -> str:
-    """The chromium binary, installed from Debian's apt when it is missing."""
-    found = shutil.which("chromium")
-    if found is None:
-        apt_install("chromium")
-        found = shutil.which("chromium")
-    if found is None:
-        unavailable("chromium is not on PATH after apt-get install chromium")
-    assert found is not None
-    return found
 
 
 def _run(chromium: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
