@@ -24,8 +24,12 @@ Per asset, two Spark jobs and a classification task, so that the answer is the o
    :meth:`~govkit.detect.columns.ColumnClassifier.classify_many`, the local scan's
    function. The driver receives the verdicts: masked evidence, never a raw value.
 
-Rows are in partition order, which for one Parquet file (and a JDBC table read without
-partitioning) is the file's order: the reservoir then equals the local one exactly. Spark
+Rows are in partition order, which for one Parquet file (and a JDBC table read in one
+query) is the file's order: the reservoir then equals the local one exactly. A JDBC table
+of a million rows or more is read in ranges of an integer column (:func:`split_column`), in
+parallel; its rows come range by range, which is the local order where the table's own
+order follows that column (a table filled in key order), and otherwise a different, equally
+uniform sample. Spark
 orders the files of a multi-file dataset by size, so there the reservoir is a different,
 equally uniform sample (pattern hits stay exact).
 
@@ -142,19 +146,83 @@ def jdbc_driver(url: str) -> str | None:
     return JDBC_DRIVERS.get(found.group(1)) if found else None
 
 
+#: A JDBC table of at least this many rows is read in ranges of an integer column, in
+#: parallel, one Spark partition per ``JDBC_ROWS_PER_PARTITION`` rows (at least the session's
+#: parallelism); a smaller one in one partition, one query.
+JDBC_SPLIT_ROWS = 1_000_000
+JDBC_ROWS_PER_PARTITION = 1_000_000
+#: At most this many partitions (queries open on the database at once is the executors' slots).
+JDBC_MAX_PARTITIONS = 1_000
+
+
+def _jdbc_reader(spark: Any, url: str) -> Any:
+    reader = spark.read.format("jdbc").option("url", url).option("fetchsize", JDBC_FETCH_SIZE)
+    driver = jdbc_driver(url)
+    if driver is not None:
+        reader = reader.option("driver", driver)
+    if url.startswith("jdbc:mariadb:"):
+        # Spark has no dialect for jdbc:mariadb: its generic one quotes columns with double
+        # quotes, which MariaDB reads as strings unless the session is in ANSI_QUOTES mode.
+        reader = reader.option("sessionInitStatement", MARIADB_ANSI_QUOTES)
+    return reader
+
+
+def split_column(schema: Any, table: str) -> str | None:
+    """The integer column to read a large JDBC table in ranges of: ``id``, ``<table>_id``
+    or ``<table>id``, else the first column if it is an integer, else the first integer
+    column; None when there is none. Any integer column gives every row exactly once (Spark's
+    first and last ranges are open, NULLs go to the first); a key spreads them evenly."""
+    from pyspark.sql.types import ByteType, DecimalType, IntegerType, LongType, ShortType
+
+    def integral(kind: Any) -> bool:
+        return isinstance(kind, ByteType | ShortType | IntegerType | LongType) or (
+            isinstance(kind, DecimalType) and kind.scale == 0)
+
+    columns = [str(f.name) for f in schema.fields if integral(f.dataType)]
+    if not columns:
+        return None
+    bare = table.rsplit(".", 1)[-1].strip('"`[]').lower()
+    for name in columns:
+        if name.lower() in ("id", f"{bare}_id", f"{bare}id"):
+            return name
+    first = str(schema.fields[0].name)
+    return first if first in columns else columns[0]
+
+
+def _quote(url: str, name: str) -> str:
+    if url.startswith("jdbc:mysql:"):
+        return "`" + name.replace("`", "``") + "`"
+    return '"' + name.replace('"', '""') + '"'  # ANSI: PostgreSQL, MariaDB (ANSI_QUOTES above), the rest
+
+
+def _jdbc_split(spark: Any, url: str, table: str, schema: Any) -> tuple[str, int, int, int] | None:
+    """(column, lowest, highest, partitions) to read ``table`` in ranges, or None (one query)."""
+    column = split_column(schema, table)
+    if column is None:
+        return None
+    quoted = _quote(url, column)
+    bounds = _jdbc_reader(spark, url).option(
+        "query", f"SELECT COUNT(*) AS n, MIN({quoted}) AS lo, MAX({quoted}) AS hi FROM {table}").load().collect()[0]
+    rows, low, high = int(bounds[0]), bounds[1], bounds[2]
+    if rows < JDBC_SPLIT_ROWS or low is None or int(high) <= int(low):
+        return None
+    wanted = max(spark.sparkContext.defaultParallelism, -(-rows // JDBC_ROWS_PER_PARTITION))
+    return column, int(low), int(high), min(wanted, JDBC_MAX_PARTITIONS, int(high) - int(low) + 1)
+
+
 def _jdbc(url: str, table: str) -> Callable[[Any], Any]:
     def load(spark: Any) -> Any:
-        reader = spark.read.format("jdbc").option("url", url).option("dbtable", table) \
-            .option("fetchsize", JDBC_FETCH_SIZE)
         driver = jdbc_driver(url)
-        if driver is not None:
-            reader = reader.option("driver", driver)
-        if url.startswith("jdbc:mariadb:"):
-            # Spark has no dialect for jdbc:mariadb: its generic one quotes columns with double
-            # quotes, which MariaDB reads as strings unless the session is in ANSI_QUOTES mode.
-            reader = reader.option("sessionInitStatement", MARIADB_ANSI_QUOTES)
         try:
-            return reader.load()
+            frame = _jdbc_reader(spark, url).option("dbtable", table).load()  # the schema only
+            split = _jdbc_split(spark, url, table, frame.schema)
+            if split is None:
+                return frame
+            column, low, high, partitions = split
+            # Ranges in ascending order: the rows come range by range, in the column's order
+            # where the table's own order follows it (a table filled in key order).
+            return _jdbc_reader(spark, url).option("dbtable", table).option("partitionColumn", column) \
+                .option("lowerBound", low).option("upperBound", high + 1).option("numPartitions", partitions).load()
         except Exception as exc:
             from govkit.engines.spark.session import spark_error
 
