@@ -1,7 +1,8 @@
 """``scan --engine spark`` against the single-process ``--full`` scan, side by side in one run.
 
 Run ``python benchmarks/spark_bench.py`` (options: ``--rows N``, default 10,000,000; ``--master``,
-default ``local[2]``; ``--skip-local``). The data is the 20-column ``customers`` table of
+default ``local[2]``; ``--skip-local``; ``--skip-spark``, the local scan alone, as a same-day
+baseline for a Spark run that could not be followed by its local half). The data is the 20-column ``customers`` table of
 ``benchmarks/scan_bench.py`` (realistic values in six locales, cardinality like a real
 customer table), built once as SQLite and exported once, row order kept, to Parquet in
 ``benchmarks/.data/`` (git-ignored). One process then measures:
@@ -110,18 +111,32 @@ def answers(findings: list[Any]) -> dict[tuple[str, str], tuple[float, int]]:
     return {(f.field, f.entity_type): (round(f.confidence, 3), f.hits) for f in findings}
 
 
+def _local(database: Path) -> tuple[float, Any]:
+    """(a): the single-process ``--full`` scan of the SQLite table (engine loaded first, untimed)."""
+    from govkit.detect.engine import get_engine
+    from govkit.scan import ScanOptions, scan
+
+    get_engine()
+    clock = time.perf_counter()
+    local = scan(None, [f"sqlite:///{database}"], ScanOptions(full=True, jobs=1))
+    local_s = time.perf_counter() - clock
+    print(f"local --full, 1 process: {local_s:8.1f}s  {local.stats.values_analyzed / local_s:12,.0f} cells/s")
+    return local_s, local
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--skip-local", action="store_true", help="measure Spark only")
     parser.add_argument("--skip-overhead", action="store_true", help="skip the per-partition overhead runs")
+    parser.add_argument("--skip-spark", action="store_true",
+                        help="measure the local scan only (a same-day baseline for an earlier Spark run)")
     args = parser.parse_args(argv)
 
-    from govkit.detect.engine import get_engine
     from govkit.engines.spark.scan import spark_scan
     from govkit.engines.spark.session import spark_session
-    from govkit.scan import ScanOptions, scan
+    from govkit.scan import ScanOptions
 
     database, parquet = table_path(args.rows), parquet_path(args.rows)
     if not database.exists():
@@ -131,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"exporting them to {parquet.name} ...", flush=True)
         print(f"  exported in {export_parquet(database, parquet):.0f}s")
     print(f"data: {args.rows:,} rows x 20 columns; Parquet {parquet.stat().st_size / 1e6:.0f} MB")
+    if args.skip_spark:
+        _local(database)
+        print("spark: not assessed (--skip-spark)")
+        return 0
 
     spark = spark_session(args.master, app_name="govkit-spark-bench")
     # the executors' Python processes and their engines, loaded before anything is timed
@@ -165,11 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.skip_local:
         print("local --full scan: not assessed (--skip-local)")
         return 0
-    get_engine()
-    clock = time.perf_counter()
-    local = scan(None, [f"sqlite:///{database}"], ScanOptions(full=True, jobs=1))
-    local_s = time.perf_counter() - clock
-    print(f"local --full, 1 process: {local_s:8.1f}s  {local.stats.values_analyzed / local_s:12,.0f} cells/s")
+    local_s, local = _local(database)
     print(f"ratio spark/local (cells/s): {local_s / spark_s:.2f}x")
     same = answers(local.findings) == answers(remote.findings)
     print(f"same findings (entity, confidence, hits): {'yes' if same else 'NO'}")

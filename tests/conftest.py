@@ -17,6 +17,13 @@ from hypothesis import settings
 from govkit.detect.engine import DetectionEngine, get_engine
 from tests import chinook
 
+# xdist workers run with COLUMNS=80 (and LINES) in their environment; a plain run has none, and
+# the CLI then lays tables out 100 wide (govkit.cli.options.terminal_width). The same
+# environment in both, so that a test sees the same output however the suite is run.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.pop("COLUMNS", None)
+    os.environ.pop("LINES", None)
+
 # In CI every property test draws the same examples on every run (a verdict that does not
 # depend on the draw); on a developer's machine they explore, and what they find becomes a test.
 settings.register_profile("ci", derandomize=True, database=None)
