@@ -94,6 +94,13 @@ def test_a_large_jdbc_table_is_read_in_key_ranges_with_the_same_answers(
     assert split.stats.values_analyzed == whole.stats.values_analyzed
 
 
+    def refused(*args: Any) -> None:
+        raise RuntimeError("the bounds query failed")
+
+    monkeypatch.setattr(spark_module, "_jdbc_split", refused)  # splitting only spreads the work
+    assert spark_module._jdbc(url, table)(spark).rdd.getNumPartitions() == 1
+
+
 def test_anonymize_from_jdbc_writes_the_local_pseudonyms(spark: Any, jars: dict[str, str], databases: dict[str, str],
                                                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _workspace(tmp_path, monkeypatch)
