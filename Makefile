@@ -35,7 +35,7 @@ demo: $(STAMP)
 	@$(BIN)/govkit demo
 
 ## test: lint, then the whole test suite (server tests need local PostgreSQL and MariaDB), one
-## worker process per core (TEST_JOBS=1 for one process); tests/conftest.py says which tests
+## worker process per core (TEST_JOBS=0 runs in this one process); tests/conftest.py says which tests
 ## share state and run one after another in a single worker
 TEST_JOBS ?= auto
 test: lint
