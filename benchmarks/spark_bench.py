@@ -4,8 +4,8 @@ Run ``python benchmarks/spark_bench.py`` (options: ``--rows N``, default 10,000,
 default ``local[2]``; ``--skip-local``; ``--skip-spark``, the local scan alone, as a same-day
 baseline for a Spark run that could not be followed by its local half). The data is the
 20-column ``customers`` table of ``benchmarks/scan_bench.py`` (realistic values in six
-locales, cardinality like a real customer table), built once as SQLite and exported once, row order kept, to Parquet in
-``benchmarks/.data/`` (git-ignored). One process then measures:
+locales, cardinality like a real customer table), built once as SQLite and exported once,
+row order kept, to Parquet in ``benchmarks/.data/`` (git-ignored). One process then measures:
 
 (a) **local**: ``govkit.scan.scan(..., ScanOptions(full=True, jobs=1))`` on the SQLite table:
     every row read and judged in this one process (the engine loaded first, not timed);
