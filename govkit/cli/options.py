@@ -9,7 +9,7 @@ import math
 import os
 import shutil
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -53,7 +53,18 @@ def fail_on_option(func: F) -> F:
 
 def engine_options(func: F) -> F:
     """``--engine local|spark``, ``--master URL`` and ``--jars PATHS``: where a scan or an export
-    runs (docs/spark.md). Every command that can run on Spark spells them alike."""
+    runs (docs/spark.md); ``--split-column`` and ``--rows-per-partition``: how Spark splits a
+    large JDBC table. Every command that can run on Spark spells them alike."""
+    func = click.option(
+        "--split-column", "split_column", multiple=True, metavar="TABLE=COLUMN", callback=_table_columns,
+        help="With --engine spark and a jdbc: URL: read TABLE in ranges of this integer COLUMN (repeatable; "
+             "default: its id or first integer column).",
+    )(func)
+    func = click.option(
+        "--rows-per-partition", type=click.IntRange(min=1), metavar="N",
+        help="With --engine spark and a jdbc: URL: split tables of N rows or more into ranges of about "
+             "N rows, read in parallel (default: 1,000,000).",
+    )(func)
     func = click.option(
         "--jars", metavar="PATHS",
         help="With --engine spark: jars for Spark's classpath, comma-separated (a JDBC driver).",
@@ -77,6 +88,31 @@ def check_engine(engine: str, master: str | None, jars: str | None = None) -> No
 
         if os.environ.get("SPARK_MASTER") != master:  # the environment variable alone is no request
             raise UsageError("--master goes with --engine spark")
+
+
+def _table_columns(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> dict[str, str]:
+    """``TABLE=COLUMN`` pairs as a mapping; each table at most once."""
+    columns: dict[str, str] = {}
+    for pair in value:
+        table, _, column = pair.partition("=")
+        if not table.strip() or not column.strip():
+            raise click.BadParameter(f"{pair!r}: give TABLE=COLUMN", ctx, param)
+        if table.strip() in columns:
+            raise click.BadParameter(f"{table.strip()!r} is given twice", ctx, param)
+        columns[table.strip()] = column.strip()
+    return columns
+
+
+def jdbc_split(engine: str, split_column: Mapping[str, str], rows_per_partition: int | None) -> Any:
+    """The :class:`~govkit.engines.spark.jdbc.JdbcSplit` the options ask for, or None when
+    they ask nothing (the engine's defaults)."""
+    if not split_column and rows_per_partition is None:
+        return None
+    if engine != "spark":
+        raise UsageError("--split-column and --rows-per-partition go with --engine spark")
+    from govkit.engines.spark.jdbc import JDBC_ROWS_PER_PARTITION, JdbcSplit
+
+    return JdbcSplit(rows_per_partition or JDBC_ROWS_PER_PARTITION, dict(split_column))
 
 
 class FiniteFloatRange(click.FloatRange):

@@ -74,31 +74,72 @@ def test_a_large_jdbc_table_is_read_in_key_ranges_with_the_same_answers(
     """Past the split size a table is read in ranges of its key, in parallel: every row once,
     and the findings of the one-query read (Chinook's customers are stored in key order, so
     even the sample is the same). The sizes are scaled down: 59 customers, ranges of 20."""
-    from govkit.engines.spark import scan as spark_module
+    from govkit.engines.spark import jdbc
+    from govkit.engines.spark.scan import spark_scan
 
     url, table = JDBC_URLS[dialect], TABLES[dialect][0]
     key = {"postgresql": "customer_id", "mariadb": "CustomerId"}[dialect]
     options = ScanOptions(full=True, include=[table])
-    whole = spark_module.spark_scan(None, [url], options, jars=jars[dialect])
-    assert spark_module._jdbc(url, table)(spark).rdd.getNumPartitions() == 1  # under the split size
-    monkeypatch.setattr(spark_module, "JDBC_SPLIT_ROWS", 50)
-    monkeypatch.setattr(spark_module, "JDBC_ROWS_PER_PARTITION", 20)
-    frame = spark_module._jdbc(url, table)(spark)
+    whole = spark_scan(None, [url], options, jars=jars[dialect])
+    assert jdbc.jdbc_loader(url, table)(spark).rdd.getNumPartitions() == 1  # under the split size
+    small = jdbc.JdbcSplit(rows_per_partition=20)
+    frame = jdbc.jdbc_loader(url, table, small)(spark)
     assert frame.rdd.getNumPartitions() == 3  # ceil(59 / 20)
     keys = [row[0] for row in frame.select(key).collect()]
     assert sorted(keys) == list(range(1, 60))  # every row, once
     assert keys == sorted(keys)  # range by range, in key order
-    split = spark_module.spark_scan(None, [url], options, jars=jars[dialect])
+    split = spark_scan(None, [url], options, jars=jars[dialect], split=small)
     assert _answers(split.findings) == _answers(whole.findings)
     assert (table, "email", "EMAIL_ADDRESS") in {(a, f.lower(), e) for a, f, e in _answers(split.findings)}
     assert split.stats.values_analyzed == whole.stats.values_analyzed
 
-
     def refused(*args: Any) -> None:
         raise RuntimeError("the bounds query failed")
 
-    monkeypatch.setattr(spark_module, "_jdbc_split", refused)  # splitting only spreads the work
-    assert spark_module._jdbc(url, table)(spark).rdd.getNumPartitions() == 1
+    monkeypatch.setattr(jdbc, "_bounds", refused)  # splitting only spreads the work
+    assert jdbc.jdbc_loader(url, table, small)(spark).rdd.getNumPartitions() == 1
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "mariadb"])
+def test_split_column_chooses_the_column_and_a_bad_one_stops_the_scan(
+        dialect: str, spark: Any, jars: dict[str, str], databases: dict[str, str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--split-column`` reads the table in ranges of the named column instead of its key:
+    Chinook's customers by support rep (3, 4 and 5), each range one partition, every row
+    once; the findings are the local scan's. A column that is missing or not an integer is
+    exit 2 naming table.column, not a quiet one-query read."""
+    from govkit.engines.spark import jdbc
+
+    url, table = JDBC_URLS[dialect], TABLES[dialect][0]
+    key, rep = {"postgresql": ("customer_id", "support_rep_id"), "mariadb": ("CustomerId", "SupportRepId")}[dialect]
+    by_rep = jdbc.JdbcSplit(rows_per_partition=20, columns={table: rep.lower()})  # case forgiven
+    frame = jdbc.jdbc_loader(url, table, by_rep)(spark)
+    parts = frame.select(rep).rdd.glom().map(lambda rows: sorted({r[0] for r in rows})).collect()
+    assert parts == [[3], [4], [5]]  # ranges of the rep column, not of the key
+    assert sorted(r[0] for r in frame.select(key).collect()) == list(range(1, 60))
+
+    root = _workspace(tmp_path, monkeypatch)
+    runner = CliRunner()
+    local = scan(None, [databases[dialect]], ScanOptions(full=True, jobs=1, include=[table]))
+    done = runner.invoke(main, ["scan", "--engine", "spark", "--jars", jars[dialect], url, "--include", table,
+                                "--rows-per-partition", "20", "--split-column", f"{table}={rep}", "--format", "json"])
+    assert done.exit_code == 0, done.output
+    report = json.loads(done.stdout)
+    assert report["stats"]["values_analyzed"] == local.stats.values_analyzed
+    emails = [f for f in report["findings"] if f["field"].lower() == "email"]
+    assert [(f["entity_type"], f["hits"]) for f in emails] == [("EMAIL_ADDRESS", 59)]
+    records = [json.loads(line) for line in (root / ".govkit" / "audit" / "log.jsonl").read_text().splitlines()]
+    scans = [r for r in records if r.get("action") == "scan" and r.get("params", {}).get("engine") == "spark"]
+    assert scans
+    assert scans[-1]["params"]["jdbc_split"] == {"rows_per_partition": 20, "columns": {table: rep}}
+
+    for column, said in (("no_such", f"{table}.no_such does not exist"), ("email" if dialect == "postgresql"
+                                                                            else "Email", "not an integer column")):
+        bad = runner.invoke(main, ["scan", "--engine", "spark", "--jars", jars[dialect], url, "--include", table,
+                                   "--split-column", f"{table}={column}"])
+        assert bad.exit_code == 2, bad.output
+        assert said in bad.stderr
+        assert "Traceback" not in bad.output + bad.stderr
 
 
 def test_anonymize_from_jdbc_writes_the_local_pseudonyms(spark: Any, jars: dict[str, str], databases: dict[str, str],

@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from govkit.cli import EXIT_FINDINGS, FORMAT_META, AppContext
-from govkit.cli.options import FiniteFloatRange, check_engine, emit, engine_options, format_option, to_json, to_table
+from govkit.cli.options import (
+    FiniteFloatRange,
+    check_engine,
+    emit,
+    engine_options,
+    format_option,
+    jdbc_split,
+    to_json,
+    to_table,
+)
 from govkit.errors import UsageError
 
 if TYPE_CHECKING:
@@ -56,7 +65,7 @@ def anonymize_command(ctx: click.Context, source: str, to: str | None, to_format
                       k: int | None, l_diversity: int | None, sensitive: str | None,
                       quasi_identifiers: str | None, no_generalize: bool, max_suppression: float, no_verify: bool,
                       jobs: int | None, engine: str, master: str | None, jars: str | None,
-                      as_json: bool) -> None:
+                      rows_per_partition: int | None, split_column: dict[str, str], as_json: bool) -> None:
     """Write an anonymized copy of SOURCE to TARGET, as the inventory and policy say.
 
     SOURCE is a source in govkit.toml, a database URL, or a CSV/JSON/JSONL/Parquet file. Which
@@ -107,12 +116,13 @@ def anonymize_command(ctx: click.Context, source: str, to: str | None, to_format
         raise UsageError(f"--to {to}: the file exists (use --force to overwrite it)")
     workspace = app.workspace(required=False)
     check_engine(engine, master, jars)
+    split = jdbc_split(engine, split_column, rows_per_partition)
     if engine == "spark":  # the same request, run on Spark (docs/spark.md)
         from functools import partial
 
         from govkit.engines.spark.anonymize import spark_anonymize
 
-        anonymize = partial(spark_anonymize, master=master, jars=jars, force=force)
+        anonymize = partial(spark_anonymize, master=master, jars=jars, force=force, split=split)
     request = AnonymizeRequest(
         source, to=to, table=list(table), query=query, rules=list(rules), fmt=to_format, dry_run=dry_run,
         in_place=in_place, apply=apply_, k=k,
@@ -132,6 +142,8 @@ def anonymize_command(ctx: click.Context, source: str, to: str | None, to_format
                                   "rules": list(rules), "k": k}
         if engine == "spark":
             params["engine"] = "spark"
+        if split is not None:
+            params["jdbc_split"] = split.to_dict()
         if k:
             params["max_suppression"] = max_suppression
         if query is not None:

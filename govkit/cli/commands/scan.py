@@ -17,6 +17,7 @@ from govkit.cli.options import (
     emit,
     engine_options,
     fail_on_option,
+    jdbc_split,
     output_options,
     to_json,
     to_table,
@@ -48,7 +49,8 @@ from govkit.workspace import MAX_SAMPLE_SIZE
 def scan_command(
     app: AppContext, targets: tuple[str, ...], sample_size: int | None, full: bool, seed: int | None,
     include: tuple[str, ...], exclude: tuple[str, ...], jobs: int | None, force: bool, max_file_mb: float,
-    engine: str, master: str | None, jars: str | None, fmt: str, output: Path | None, fail_on: str | None,
+    engine: str, master: str | None, jars: str | None, rows_per_partition: int | None,
+    split_column: dict[str, str], fmt: str, output: Path | None, fail_on: str | None,
 ) -> None:
     """Scan databases, folders and files for personal data; record it in the inventory.
 
@@ -62,13 +64,16 @@ def scan_command(
     contract (docs/findings-contract.md); SARIF 2.1.0 is for code-scanning views.
 
     With --engine spark, a PATH of Parquet (or Delta), a table of the Spark catalog or a
-    jdbc: URL is scanned on Apache Spark, every row read like --full (docs/spark.md).
+    jdbc: URL is scanned on Apache Spark, every row read like --full (docs/spark.md); a
+    JDBC table of --rows-per-partition rows or more is read in ranges of an integer column
+    (--split-column TABLE=COLUMN names it), in parallel.
 
     \b
     Exit codes: 0 ok; 1 a finding at or above --fail-on; 2 bad input;
     3 a source could not be scanned at all.
     """
     check_engine(engine, master, jars)
+    split = jdbc_split(engine, split_column, rows_per_partition)
     on_spark = engine == "spark"
     needs_workspace = not targets or (not on_spark and any("://" not in t and not Path(t).exists() for t in targets))
     workspace = app.workspace(required=needs_workspace)
@@ -78,7 +83,8 @@ def scan_command(
         if on_spark:
             from govkit.engines.spark.scan import spark_scan
 
-            report = spark_scan(workspace, targets, options, master=master, jars=jars, progress=progress)
+            report = spark_scan(workspace, targets, options, master=master, jars=jars, split=split,
+                                progress=progress)
         else:
             report = scan(workspace, targets, options, progress=progress)
     if workspace is None:

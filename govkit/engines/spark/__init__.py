@@ -11,6 +11,9 @@ The same code decides as in a local run; only where it runs changes:
 * :mod:`.anonymize` applies the plan's operators (the local
   :class:`~govkit.actions.anonymize.export.Transformer`) to each partition and writes
   Parquet (or Delta), then verifies the output like a local export;
+* :mod:`.jdbc` reads ``jdbc:`` tables: the driver class, secrets masked in messages, and a
+  large table split into ranges of an integer column (``--split-column``,
+  ``--rows-per-partition``), read in parallel;
 * :mod:`.worker` holds what runs on the executors: a per-process cache of the detection
   engine (loaded once per executor Python worker) and the partition functions.
 

@@ -49,6 +49,7 @@ from govkit.actions.anonymize.operators import OperatorContext, build
 from govkit.actions.anonymize.plan import FieldPlan, Rule, build_plan, check_operators
 from govkit.engines.spark import worker
 from govkit.engines.spark.delta import read_delta, write_delta
+from govkit.engines.spark.jdbc import JdbcSplit
 from govkit.errors import KeyMaterialError, UsageError
 
 #: Rows whose transformed values show each output column's type before the real pass.
@@ -76,9 +77,9 @@ def subkeys_only(context: OperatorContext) -> OperatorContext:
 
 
 def spark_anonymize(request: Any, workspace: Any = None, *, master: str | None = None,
-                    jars: str | None = None, force: bool = False) -> ExportResult:
+                    jars: str | None = None, force: bool = False, split: JdbcSplit | None = None) -> ExportResult:
     """Plan and (unless a dry run) run ``request`` (an ``AnonymizeRequest``) on Spark;
-    ``force``: overwrite an existing output folder."""
+    ``force``: overwrite an existing output folder; ``split``: how large JDBC tables are read."""
     from govkit.actions.anonymize.run import NOTHING_TO_DO, _inventory_rows, _policy, operator_context
     from govkit.engines.spark.scan import resolve
     from govkit.engines.spark.session import spark_session
@@ -96,11 +97,13 @@ def spark_anonymize(request: Any, workspace: Any = None, *, master: str | None =
         raise UsageError(f"--to {request.to}: with --engine spark the target is a path (Parquet or Delta)")
     if request.fmt not in (None, "parquet"):
         raise UsageError(f"--to-format {request.fmt}: --engine spark writes Parquet (or Delta)")
+    if split is not None:
+        split.check([request.source], list(request.table))
     rules = [Rule.parse(r) for r in request.rules]
     context = operator_context(workspace)
     policy = _policy(workspace)
     spark = spark_session(master, jars=jars)
-    target = resolve(spark, workspace, request.source, request.table, [])
+    target = resolve(spark, workspace, request.source, request.table, [], split)
     name = request.source if workspace is not None and request.source in workspace.sources else None
     rows = _inventory_rows(workspace, target.display, name)
     if not rows and name is None and "://" not in target.display and target.kind == "files":

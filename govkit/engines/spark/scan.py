@@ -26,7 +26,7 @@ Per asset, two Spark jobs and a classification task, so that the answer is the o
 
 Rows are in partition order, which for one Parquet file (and a JDBC table read in one
 query) is the file's order: the reservoir then equals the local one exactly. A JDBC table
-of a million rows or more is read in ranges of an integer column (:func:`split_column`), in
+of a million rows or more is read in ranges of an integer column (:mod:`.jdbc`), in
 parallel; its rows come range by range, which is the local order where the table's own
 order follows that column (a table filled in key order), and otherwise a different, equally
 uniform sample. Spark orders the files of a multi-file dataset by size, so there the
@@ -56,6 +56,7 @@ from govkit import __version__
 from govkit.detect.columns import ColumnVerdict, ValueKind, apply_label
 from govkit.detect.entities import entity
 from govkit.engines.spark import worker
+from govkit.engines.spark.jdbc import JdbcSplit, jdbc_loader, jdbc_secrets, redact_jdbc
 from govkit.engines.spark.session import spark_error
 from govkit.errors import SourceError, UsageError
 from govkit.inventory.store import Inventory
@@ -69,7 +70,6 @@ ROW_ID = "__govkit_row_id"
 _PARQUET = (".parquet", ".pq")
 #: Tables whose Spark jobs are submitted at once (see :func:`_scan_target`).
 TABLES_AT_ONCE = 4
-_SECRET_PARAM = re.compile(r"((?:password|passwd|pwd|secret|token)=)[^&;]*", re.IGNORECASE)
 
 
 @dataclass(slots=True)
@@ -92,19 +92,6 @@ class Target:
     secrets: tuple[str, ...] = ()
 
 
-def redact_jdbc(url: str) -> str:
-    """A JDBC URL with its password and other secrets shown as ``***``."""
-    url = re.sub(r"(//[^/:@]+:)[^@/]*@", r"\1***@", url)
-    return _SECRET_PARAM.sub(r"\1***", url)
-
-
-def jdbc_secrets(url: str) -> tuple[str, ...]:
-    """The password (and other secret values) of a JDBC URL, to mask wherever Spark echoes them."""
-    found = [m.group(1) for m in re.finditer(r"(?:password|passwd|pwd|secret|token)=([^&;]+)", url, re.IGNORECASE)]
-    found += [m.group(1) for m in re.finditer(r"//[^/:@]+:([^@/]+)@", url)]
-    return tuple(sorted(set(found), key=len, reverse=True))
-
-
 def _is_dataset(folder: Path) -> bool:
     """A folder Spark or Hive wrote as one table: part files, or a _SUCCESS marker."""
     return (folder / "_SUCCESS").exists() or any(p.name.startswith("part-") for p in folder.iterdir())
@@ -123,117 +110,6 @@ def _delta(location: Path | str) -> Callable[[Any], Any]:
         from govkit.engines.spark.delta import read_delta
 
         return read_delta(spark, str(location))
-
-    return load
-
-
-#: The driver class of a JDBC URL's sub-protocol. Named explicitly: Spark otherwise asks
-#: ``DriverManager``, which does not see a jar added with ``--jars`` in every deployment.
-JDBC_DRIVERS = {"postgresql": "org.postgresql.Driver", "mariadb": "org.mariadb.jdbc.Driver",
-                "mysql": "com.mysql.cj.jdbc.Driver", "sqlserver": "com.microsoft.sqlserver.jdbc.SQLServerDriver",
-                "oracle": "oracle.jdbc.OracleDriver", "db2": "com.ibm.db2.jcc.DB2Driver"}
-#: Rows a JDBC read asks the database for at a time (PostgreSQL's driver otherwise reads a
-#: whole table into the executor's memory before the first row).
-JDBC_FETCH_SIZE = 10_000
-
-
-MARIADB_ANSI_QUOTES = "SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',ANSI_QUOTES')"
-
-
-def jdbc_driver(url: str) -> str | None:
-    found = re.match(r"jdbc:([a-z0-9]+):", url)
-    return JDBC_DRIVERS.get(found.group(1)) if found else None
-
-
-#: A JDBC table of at least this many rows is read in ranges of an integer column, in
-#: parallel, one Spark partition per ``JDBC_ROWS_PER_PARTITION`` rows (at least the session's
-#: parallelism); a smaller one in one partition, one query.
-JDBC_SPLIT_ROWS = 1_000_000
-JDBC_ROWS_PER_PARTITION = 1_000_000
-#: At most this many partitions (queries open on the database at once is the executors' slots).
-JDBC_MAX_PARTITIONS = 1_000
-
-
-def _jdbc_reader(spark: Any, url: str) -> Any:
-    reader = spark.read.format("jdbc").option("url", url).option("fetchsize", JDBC_FETCH_SIZE)
-    driver = jdbc_driver(url)
-    if driver is not None:
-        reader = reader.option("driver", driver)
-    if url.startswith("jdbc:mariadb:"):
-        # Spark has no dialect for jdbc:mariadb: its generic one quotes columns with double
-        # quotes, which MariaDB reads as strings unless the session is in ANSI_QUOTES mode.
-        reader = reader.option("sessionInitStatement", MARIADB_ANSI_QUOTES)
-    return reader
-
-
-def split_column(schema: Any, table: str) -> str | None:
-    """The integer column to read a large JDBC table in ranges of: ``id``, ``<table>_id``
-    or ``<table>id``, else the first column if it is an integer, else the first integer
-    column; None when there is none. Any integer column gives every row exactly once (Spark's
-    first and last ranges are open, NULLs go to the first); a key spreads them evenly."""
-    from pyspark.sql.types import ByteType, DecimalType, IntegerType, LongType, ShortType
-
-    def integral(kind: Any) -> bool:
-        return isinstance(kind, ByteType | ShortType | IntegerType | LongType) or (
-            isinstance(kind, DecimalType) and kind.scale == 0)
-
-    columns = [str(f.name) for f in schema.fields if integral(f.dataType)]
-    if not columns:
-        return None
-    bare = table.rsplit(".", 1)[-1].strip('"`[]').lower()
-    for name in columns:
-        if name.lower() in ("id", f"{bare}_id", f"{bare}id"):
-            return name
-    first = str(schema.fields[0].name)
-    return first if first in columns else columns[0]
-
-
-def _quote(url: str, name: str) -> str:
-    if url.startswith("jdbc:mysql:"):
-        return "`" + name.replace("`", "``") + "`"
-    return '"' + name.replace('"', '""') + '"'  # ANSI: PostgreSQL, MariaDB (ANSI_QUOTES above), the rest
-
-
-def _jdbc_split(spark: Any, url: str, table: str, schema: Any) -> tuple[str, int, int, int] | None:
-    """(column, lowest, highest, partitions) to read ``table`` in ranges, or None (one query)."""
-    column = split_column(schema, table)
-    if column is None:
-        return None
-    quoted = _quote(url, column)
-    bounds = _jdbc_reader(spark, url).option(
-        "query", f"SELECT COUNT(*) AS n, MIN({quoted}) AS lo, MAX({quoted}) AS hi FROM {table}").load().collect()[0]
-    rows, low, high = int(bounds[0]), bounds[1], bounds[2]
-    if rows < JDBC_SPLIT_ROWS or low is None or int(high) <= int(low):
-        return None
-    wanted = max(spark.sparkContext.defaultParallelism, -(-rows // JDBC_ROWS_PER_PARTITION))
-    return column, int(low), int(high), min(wanted, JDBC_MAX_PARTITIONS, int(high) - int(low) + 1)
-
-
-def _jdbc(url: str, table: str) -> Callable[[Any], Any]:
-    def load(spark: Any) -> Any:
-        driver = jdbc_driver(url)
-        try:
-            frame = _jdbc_reader(spark, url).option("dbtable", table).load()  # the schema only
-            try:
-                split = _jdbc_split(spark, url, table, frame.schema)
-            except Exception:  # e.g. a dbtable the bounds query cannot wrap, a COUNT refused
-                split = None  # splitting only spreads the work: read the table in one query
-            if split is None:
-                return frame
-            column, low, high, partitions = split
-            # Ranges in ascending order: the rows come range by range, in the column's order
-            # where the table's own order follows it (a table filled in key order).
-            return _jdbc_reader(spark, url).option("dbtable", table).option("partitionColumn", column) \
-                .option("lowerBound", low).option("upperBound", high + 1).option("numPartitions", partitions).load()
-        except Exception as exc:
-            from govkit.engines.spark.session import spark_error
-
-            line = spark_error(exc, jdbc_secrets(url))
-            if "ClassNotFoundException" in line or "No suitable driver" in line:  # every table would fail alike
-                named = f"the JDBC driver {driver}" if driver else "no JDBC driver for this URL"
-                raise UsageError(f"{redact_jdbc(url)}: {named} is not on Spark's classpath; give its jar with "
-                                 "--jars PATH (or spark-submit --jars)") from None
-            raise  # this table only: the scan reports it as skipped, with Spark's message
 
     return load
 
@@ -261,8 +137,9 @@ def path_assets(path: Path, include: Sequence[str], exclude: Sequence[str]) -> l
 
 
 def resolve(spark: Any, workspace: Workspace | None, target: str, include: Sequence[str],
-            exclude: Sequence[str]) -> Target:
-    """A command-line target as assets: a path, a JDBC URL, or a catalog table."""
+            exclude: Sequence[str], split: JdbcSplit | None = None) -> Target:
+    """A command-line target as assets: a path, a JDBC URL (its large tables read as ``split``
+    says, :mod:`.jdbc`), or a catalog table."""
     if workspace is not None and target in workspace.sources:
         config = workspace.sources[target]
         if config.path is None:
@@ -275,8 +152,8 @@ def resolve(spark: Any, workspace: Workspace | None, target: str, include: Seque
             raise UsageError(f"{redact_jdbc(target)}: name the tables to read with --include TABLE")
         if any(ch in name for name in include for ch in "*?["):
             raise UsageError("--include with a jdbc: URL names tables exactly (no globs)")
-        return Target(redact_jdbc(target), "database", [Asset(name, _jdbc(target, name), "jdbc") for name in include],
-                      secrets=jdbc_secrets(target))
+        assets = [Asset(name, jdbc_loader(target, name, split), "jdbc") for name in include]
+        return Target(redact_jdbc(target), "database", assets, secrets=jdbc_secrets(target))
     if re.match(r"^(?:file|hdfs|s3a?|s3n|gs|abfss?|wasbs?|dbfs|viewfs):", target):
         return Target(target, "files", [remote_asset(spark, target)])
     path = Path(target)
@@ -443,10 +320,12 @@ def spark_scan(
     *,
     master: str | None = None,
     jars: str | None = None,
+    split: JdbcSplit | None = None,
     inventory: Inventory | None = None,
     progress: Progress | None = None,
 ) -> ScanReport:
-    """``govkit scan --engine spark``: scan, record in the inventory, audit (engine named)."""
+    """``govkit scan --engine spark``: scan, record in the inventory, audit (engine named);
+    ``split``: how large JDBC tables are read (``--split-column``, ``--rows-per-partition``)."""
     from govkit.audit import audit_action
     from govkit.engines.spark.session import spark_session
 
@@ -454,20 +333,24 @@ def spark_scan(
         if workspace is None or not any(c.path for c in workspace.sources.values()):
             raise UsageError("nothing to scan: name a Parquet path, a catalog table or a jdbc: URL")
         targets = [name for name, c in workspace.sources.items() if c.path]
+    if split is not None:
+        split.check(targets, options.include)  # before a session: a usage error costs no JVM
     spark = spark_session(master, jars=jars)
     if workspace is None:
-        return _scan(spark, None, targets, options, inventory, progress)
+        return _scan(spark, None, targets, options, inventory, progress, split)
     params = {"targets": [redact_jdbc(t) for t in targets], "mode": "full", "engine": "spark",
               "master": spark.sparkContext.master,
               "sample_size": options.sample_size or workspace.detection.sample_size}
+    if split is not None:
+        params["jdbc_split"] = split.to_dict()
     with audit_action(workspace.state_dir, "scan", params) as entry:
-        report = _scan(spark, workspace, targets, options, inventory, progress)
+        report = _scan(spark, workspace, targets, options, inventory, progress, split)
         record_scan(entry, report)
     return report
 
 
 def _scan(spark: Any, workspace: Workspace | None, targets: Sequence[str], options: ScanOptions,
-          inventory: Inventory | None, progress: Progress | None) -> ScanReport:
+          inventory: Inventory | None, progress: Progress | None, split: JdbcSplit | None = None) -> ScanReport:
     settings = workspace.detection if workspace else DetectionSettings()
     clock = time.perf_counter()
     started = datetime.now(UTC)
@@ -475,7 +358,7 @@ def _scan(spark: Any, workspace: Workspace | None, targets: Sequence[str], optio
     if inventory is None and workspace is not None:
         inventory = Inventory(workspace.inventory_path)
     report = ScanReport(__version__, scan_id, _iso(started), "")
-    resolved = [resolve(spark, workspace, t, options.include, options.exclude) for t in targets]
+    resolved = [resolve(spark, workspace, t, options.include, options.exclude, split) for t in targets]
     if inventory is not None:
         inventory.begin_scan(scan_id, started.replace(tzinfo=None), "full")
     failed = 0
