@@ -11,11 +11,14 @@ import shutil
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from govkit.errors import UsageError
+
+if TYPE_CHECKING:  # the Spark engine is imported only when --engine spark is given
+    from govkit.engines.spark.jdbc import JdbcSplit
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -103,7 +106,7 @@ def _table_columns(ctx: click.Context, param: click.Parameter, value: tuple[str,
     return columns
 
 
-def jdbc_split(engine: str, split_column: Mapping[str, str], rows_per_partition: int | None) -> Any:
+def jdbc_split(engine: str, split_column: Mapping[str, str], rows_per_partition: int | None) -> JdbcSplit | None:
     """The :class:`~govkit.engines.spark.jdbc.JdbcSplit` the options ask for, or None when
     they ask nothing (the engine's defaults)."""
     if not split_column and rows_per_partition is None:
