@@ -54,7 +54,7 @@ class JdbcSplit:
     def check(self, targets: Sequence[str], tables: Sequence[str]) -> None:
         """Before a session starts: the options only make sense for jdbc: URLs, and a column
         can only be named for a table the command reads (``--include``/``--table``)."""
-        if not all(str(t).startswith("jdbc:") for t in targets) or not targets:
+        if not targets or not all(t.startswith("jdbc:") for t in targets):
             raise UsageError("--split-column and --rows-per-partition go with a jdbc: URL")
         for table in self.columns:
             if table not in tables:
